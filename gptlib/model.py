@@ -87,8 +87,12 @@ class KVCache:
 
     @property
     def length(self) -> int:
-        first = self.layers[0]
-        return 0 if first is None else first[0].size(2)
+        """Tokens cached so far (read before a forward pass; the last layer is updated last)."""
+        return self.past(len(self.layers) - 1)
+
+    def past(self, layer: int) -> int:
+        kv = self.layers[layer]
+        return 0 if kv is None else kv[0].size(2)
 
     def update(self, layer: int, k: torch.Tensor, v: torch.Tensor):
         past = self.layers[layer]
@@ -117,7 +121,7 @@ class CausalSelfAttention(nn.Module):
         if rope is not None:
             cos, sin = rope
             q, k = ref.apply_rope(q, cos, sin), ref.apply_rope(k, cos, sin)
-        past = cache.length if cache is not None else 0
+        past = cache.past(layer) if cache is not None else 0
         if cache is not None:
             k, v = cache.update(layer, k, v)                                # (B, nh, past+T, hs)
         Tk = k.size(2)

