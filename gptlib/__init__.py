@@ -20,6 +20,7 @@ from .training import History, TrainConfig, Trainer
 from .tokenizers import BPETokenizer, CharTokenizer, CompactVocab
 from .generation import complete, generate, stream
 from .notebook import glue
+from . import explorer   # so that `import gptlib` is enough for gptlib.explorer.show_attention
 
 __version__ = "0.1.0"
 
