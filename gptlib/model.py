@@ -103,6 +103,27 @@ class KVCache:
         return k, v
 
 
+def _cpu_autocast_enabled() -> bool:
+    try:
+        return torch.is_autocast_enabled("cpu")
+    except TypeError:  # torch < 2.4
+        return torch.is_autocast_cpu_enabled()
+
+
+def fused_attention(q, k, v, **kwargs):
+    """``F.scaled_dot_product_attention(q, k, v, **kwargs)``; on a CPU under autocast it runs in fp32.
+
+    CPU autocast would run it in bf16, but without AMX tiles the CPU's bf16 flash-attention kernels
+    (the backward above all) are several times slower than its fp32 ones, while the matmuls around
+    it do gain from bf16. Measured in the pretraining chapter and ``python -m gptlib.bench``.
+    """
+    if q.device.type == "cpu" and _cpu_autocast_enabled():
+        with torch.autocast("cpu", enabled=False):
+            y = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), **kwargs)
+        return y.to(q.dtype)
+    return F.scaled_dot_product_attention(q, k, v, **kwargs)
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
@@ -140,9 +161,9 @@ class CausalSelfAttention(nn.Module):
         else:
             p = self.cfg.dropout if self.training else 0.0
             if mask is None:
-                y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=T > 1)
+                y = fused_attention(q, k, v, dropout_p=p, is_causal=T > 1)
             else:
-                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+                y = fused_attention(q, k, v, attn_mask=mask, dropout_p=p)
         y = self.resid_dropout(self.c_proj(ref.merge_heads(y)))
         return y, weights
 

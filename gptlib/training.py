@@ -72,8 +72,16 @@ def configure_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device
     fused = cfg.fused_adamw
     if fused is None:
         fused = device.type in ("cuda", "cpu")
-    kwargs = {"fused": True} if fused else {}
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **kwargs)
+    betas = (cfg.beta1, cfg.beta2)
+    if fused:
+        try:   # one kernel for the whole update (CPU support arrived in torch 2.4)
+            return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas, fused=True)
+        except (RuntimeError, TypeError, ValueError) as e:
+            if cfg.fused_adamw:
+                warnings.warn(f"fused AdamW unavailable here ({e}); using the foreach version")
+    # ``foreach``: one multi-tensor kernel per operation; torch's own CPU default is a Python loop
+    # over the parameters, several times slower for a model with many small tensors.
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas, foreach=True)
 
 
 # ---------------------------------------------------------------------------------- distributed
@@ -142,7 +150,8 @@ class Trainer:
 
     ``batch_fn(split, generator) -> (x, y)`` replaces the default random LM windows (useful for
     classification or instruction data); ``loss_fn(model, x, y) -> loss`` replaces
-    ``model(x, y)[1]``. ``on_eval(trainer, step, train_loss, val_loss)`` runs after each evaluation.
+    ``model(x, y)[1]``. ``on_eval(trainer, step, train_loss, val_loss)`` runs after each evaluation;
+    it may set ``trainer.should_stop = True`` to end :meth:`fit` there (e.g. a target loss is met).
     """
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, rt: Runtime | None = None, *,
@@ -174,8 +183,12 @@ class Trainer:
         if self.world > 1:
             ids = [self.rt.device.index or 0] if self.rt.device.type == "cuda" else None
             self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.should_stop = False
+        self._eager_net = self.net
+        self._compile_pending = False
         if cfg.compile:
             self.net = compile_model(self.net)
+            self._compile_pending = self.net is not self._eager_net
         if checkpoint_path and os.path.exists(checkpoint_path):
             self.load(checkpoint_path)
 
@@ -207,21 +220,51 @@ class Trainer:
 
     # ------------------------------------------------------------------------------ training
     def train_step(self) -> torch.Tensor:
-        """One optimiser step over ``grad_accum`` micro-batches. Returns the mean loss (a tensor)."""
+        """One optimiser step over ``grad_accum`` micro-batches. Returns the mean loss (a tensor).
+
+        With ``compile=True`` the first step is also the compilation (forward and backward graphs);
+        if that fails (no C++ compiler, an unsupported platform) the step is redone without it.
+        """
+        if not self._compile_pending:
+            return self._train_step()
+        self._compile_pending = False
+        batch_state = self.gen.get_state()
+        try:
+            return self._train_step()
+        except Exception as e:  # noqa: BLE001 - any compiler failure falls back to eager mode
+            warnings.warn(f"torch.compile failed at the first step ({type(e).__name__}: "
+                          f"{str(e).splitlines()[0][:200] if str(e) else ''}); training without it")
+            self.optimizer.zero_grad(set_to_none=True)
+            self.gen.set_state(batch_state)
+            self.net = self._eager_net
+            return self._train_step()
+
+    @property
+    def compiled(self) -> bool:
+        """True while training runs through ``torch.compile`` (False after a fallback)."""
+        net = self.net
+        if isinstance(net, _CompiledOrEager):
+            return net._compiled is not None
+        return net is not self._eager_net
+
+    def _train_step(self) -> torch.Tensor:
         cfg = self.cfg
         lr = lr_at(self.step, cfg)
         for g in self.optimizer.param_groups:
             g["lr"] = lr
-        total = torch.zeros((), device=self.rt.device)
+        total = None
         for micro in range(cfg.grad_accum):
             x, y = self.batch_fn("train", self.gen)
             sync = micro == cfg.grad_accum - 1
             ctx = self.net.no_sync() if (self.world > 1 and not sync) else contextlib.nullcontext()
             with ctx:
                 with self.rt.autocast():
-                    loss = self.loss_fn(self.net, x, y) / cfg.grad_accum
+                    loss = self.loss_fn(self.net, x, y)
+                    if cfg.grad_accum > 1:
+                        loss = loss / cfg.grad_accum
                 self.scaler.scale(loss).backward()
-            total += loss.detach().float()
+            # No .item() here: reading the loss would make the CPU wait for the GPU every step.
+            total = loss.detach().float() if total is None else total + loss.detach().float()
         if cfg.grad_clip:
             self.scaler.unscale_(self.optimizer)
             nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
@@ -241,8 +284,9 @@ class Trainer:
             from tqdm.auto import tqdm
             bar = tqdm(total=end, initial=self.step, desc="training", leave=True)
         self.model.train()
+        self.should_stop = False
         t0 = time.perf_counter()
-        while self.step < end:
+        while self.step < end and not self.should_stop:
             loss = self.train_step()
             step = self.step
             if step % cfg.log_interval == 0 or step == end:
@@ -307,13 +351,47 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
 
 
-def compile_model(model: nn.Module) -> nn.Module:
-    """``torch.compile`` when it works here; otherwise warn and return the model unchanged."""
+class _CompiledOrEager:
+    """Calls the compiled module; if its first call fails (compilation happens then), warns and
+    uses the eager module from then on. Attribute access goes to the module in use."""
+
+    def __init__(self, compiled, eager: nn.Module):
+        self._compiled, self._eager, self._first = compiled, eager, True
+
+    @property
+    def module_in_use(self):
+        return self._compiled if self._compiled is not None else self._eager
+
+    def __call__(self, *args, **kwargs):
+        if not self._first:
+            return self.module_in_use(*args, **kwargs)
+        self._first = False
+        try:
+            return self._compiled(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001 - e.g. no C++ compiler, unsupported platform
+            warnings.warn(f"torch.compile failed at the first call ({type(e).__name__}: "
+                          f"{str(e).splitlines()[0][:200] if str(e) else ''}); running without it")
+            self._compiled = None
+            return self._eager(*args, **kwargs)
+
+    def __getattr__(self, name):  # only called for names not found on the wrapper itself
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.module_in_use, name)
+
+
+def compile_model(model: nn.Module):
+    """``torch.compile(model)``, guarded: if compiling fails, now or at the first call (when the
+    compiler actually runs), warn and use the model unchanged. Returns a callable module-like object."""
     if not hasattr(torch, "compile"):
         warnings.warn("torch.compile needs torch ≥ 2.0; training without it")
         return model
+    if os.environ.get("GPTLIB_NO_COMPILE", "") not in ("", "0"):
+        warnings.warn("GPTLIB_NO_COMPILE is set; training without torch.compile")
+        return model
     try:
-        return torch.compile(model)
-    except Exception as e:  # e.g. no C++ compiler, unsupported platform
+        compiled = torch.compile(model)
+    except Exception as e:  # noqa: BLE001 - e.g. unsupported Python version or platform
         warnings.warn(f"torch.compile unavailable ({e}); training without it")
         return model
+    return _CompiledOrEager(compiled, model)
