@@ -2,7 +2,8 @@
 
 Trains a named preset with the book's own :class:`~gptlib.training.Trainer` and prints, as its
 last line, one JSON object with ``tokens_per_s``, ``mfu`` (model FLOPs utilisation against this
-machine's *measured* matmul peak at the precision used, also printed) and ``val_loss``.
+machine's *measured* matmul peak at the precision used, also printed) and ``val_loss``. The same
+JSON comes out on a CPU and on CUDA.
 
 Presets
 -------
@@ -10,40 +11,71 @@ Presets
                  tinyshakespeare split 90/10; 4 layers, 4 heads, 128 dims, context 64, batch 12,
                  no dropout, no bias, tied embeddings; AdamW lr 1e-3, betas (0.9, 0.99), weight
                  decay 0.1 on 2-D weights, 100 warmup steps, cosine to 1e-4 at the last step,
-                 gradient clipping at 1.0.
-``fast-cpu``     the same model, trained for time to quality on a CPU: larger batches and
-                 learning rate.
-``shakespeare-gpu`` nanoGPT's shakespeare-char GPU recipe (6 layers, 6 heads, 384 dims, context
-                 256, batch 64, dropout 0.2).
+                 gradient clipping at 1.0; evaluation every 250 steps on 20 batches per split.
+                 What differs is the loop: bf16 autocast where the CPU has bf16 instructions
+                 (``--precision fp32`` for nanoGPT's fp32), fused AdamW, no per-step host sync.
+``fast-cpu``     the same model, trained for *time to quality* on a CPU: larger batches, a higher
+                 learning rate, a short schedule and bf16 where the CPU has bf16 units. Use it with
+                 ``--target-val-loss 1.886`` to stop at the first evaluation that reaches it.
+``shakespeare-gpu`` (alias ``gpu``) nanoGPT's shakespeare-char GPU recipe (6 layers, 6 heads,
+                 384 dims, context 256, batch 64, dropout 0.2, 5000 steps) with fused attention,
+                 bf16 (fp16 + GradScaler on a T4), fused AdamW and ``torch.compile``.
+
+Levers (flags): ``--precision``, ``--compile/--no-compile``, ``--fused/--no-fused`` (fused AdamW vs
+the foreach version), ``--threads``, ``--set key=value`` for any TrainConfig field.
+
+``--reference-loop`` trains the same preset with a loop written to behave like nanoGPT's
+``train.py`` on a CPU (our own code): fp32, torch's default AdamW (a Python loop over the
+parameters on CPU), batches cut from a re-opened ``np.memmap`` with ``torch.stack``, ``loss.item()``
+every step and an evaluation at step 0. Comparing the two on the same machine gives the speedup
+without trusting numbers measured elsewhere.
+
+Throughput counts training steps only (evaluations excluded, as in both loops); the first steps,
+where ``torch.compile`` compiles, are included in ``tokens_per_s`` and reported separately as
+``warmup_seconds``; ``steady_tokens_per_s`` leaves them out.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
+import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 
+import numpy as np
 import torch
+import torch.nn as nn
 
 from .model import GPT, GPTConfig
-from .runtime import get_runtime
-from .training import TrainConfig, Trainer
+from .runtime import cpu_has_bf16_units, get_runtime
+from .training import TrainConfig, Trainer, lr_at
 from .zoo import corpus
+
+_IMPORTED_AT = time.time()
+
+NANOGPT_MODEL = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False, tie_weights=True)
 
 PRESETS = {
     "nanogpt-cpu": dict(
-        model=dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False, tie_weights=True),
+        model=NANOGPT_MODEL, precision="bf16-if-native",
         train=dict(max_steps=2000, batch_size=12, lr=1e-3, min_lr=1e-4, warmup_steps=100, weight_decay=0.1,
                    beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=250, eval_iters=20)),
     "fast-cpu": dict(
-        model=dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False, tie_weights=True),
-        train=dict(max_steps=2000, batch_size=32, lr=2e-3, min_lr=2e-4, warmup_steps=100, weight_decay=0.1,
-                   beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=250, eval_iters=20)),
+        model=NANOGPT_MODEL, precision="bf16-if-native",
+        train=dict(max_steps=900, batch_size=32, lr=4e-3, min_lr=4e-4, warmup_steps=50, weight_decay=0.1,
+                   beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=100, eval_iters=20)),
     "shakespeare-gpu": dict(
         model=dict(n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2, bias=False, tie_weights=True),
         train=dict(max_steps=5000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup_steps=100, weight_decay=0.1,
-                   beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=500, eval_iters=200, compile=True)),
+                   beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=250, eval_iters=200, compile=True)),
 }
+PRESETS["gpu"] = PRESETS["shakespeare-gpu"]
+
+WARMUP_STEPS = 10   # steps timed apart: compilation and first-touch allocations happen here
 
 
 def _sync(device: torch.device) -> None:
@@ -51,36 +83,98 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def measure_matmul_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.0) -> float:
-    """Measured FLOP/s of a large square matmul at ``dtype`` on ``device`` (the best of several runs)."""
-    n = 4096 if device.type == "cuda" else 1024
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
-    for _ in range(3):
-        a @ b
-    _sync(device)
-    best, deadline = 0.0, time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        reps = 10 if device.type == "cuda" else 2
-        t0 = time.perf_counter()
-        for _ in range(reps):
+def process_start_time() -> float:
+    """When this Python process started (``time.time()`` clock): counts interpreter and torch
+    start-up in "time to quality". Falls back to when this module was imported."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        btime = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                     if line.startswith("btime"))
+        return btime + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return _IMPORTED_AT
+
+
+def measure_matmul_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.0,
+                        sizes: tuple[int, ...] | None = None) -> float:
+    """Measured FLOP/s of large square matmuls at ``dtype`` on ``device``: the best over a few sizes
+    and repeats (a *measured* peak, which is below the datasheet's)."""
+    sizes = sizes or ((4096, 8192) if device.type == "cuda" else (512, 1024, 2048))
+    best = 0.0
+    for n in sizes:
+        a = torch.randn(n, n, device=device, dtype=dtype)
+        b = torch.randn(n, n, device=device, dtype=dtype)
+        for _ in range(2):
             a @ b
         _sync(device)
-        best = max(best, 2 * n ** 3 * reps / (time.perf_counter() - t0))
+        flop = 2 * n ** 3
+        deadline = time.perf_counter() + seconds / len(sizes)
+        while True:
+            reps = max(1, int(2e9 / flop)) if device.type == "cpu" else 20
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                a @ b
+            _sync(device)
+            best = max(best, flop * reps / (time.perf_counter() - t0))
+            if time.perf_counter() > deadline:
+                break
     return best
+
+
+def mfu(tokens_per_s: float, flops_per_token: float, peak_flops: float) -> float:
+    """Model FLOPs utilisation: the FLOP/s the model's arithmetic needs at this throughput, as a
+    fraction of the peak: (tokens/s × FLOPs/token) / peak FLOP/s."""
+    return tokens_per_s * flops_per_token / peak_flops
+
+
+def resolve_bench_precision(spec: str | None, device: torch.device) -> str | None:
+    """``bf16-if-native``: bf16 where the CPU has bf16 matrix instructions (or on CUDA's policy),
+    else fp32. Anything else is passed to :func:`~gptlib.runtime.get_runtime` unchanged."""
+    if spec == "bf16-if-native":
+        if device.type == "cpu":
+            return "bf16" if cpu_has_bf16_units() else "fp32"
+        return "auto"
+    return spec
+
+
+def parse_overrides(items) -> dict:
+    """``["batch_size=32", "lr=3e-3"]`` → ``{"batch_size": 32, "lr": 0.003}`` (TrainConfig fields)."""
+    names = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
+    out = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in names:
+            raise SystemExit(f"--set expects key=value with a TrainConfig field; got {item!r} "
+                             f"(fields: {', '.join(names)})")
+        default = getattr(TrainConfig(), key)
+        if isinstance(default, bool) or default is None:
+            value = raw.strip().lower() in ("1", "true", "yes", "on")
+        elif isinstance(default, int):
+            value = int(float(raw))
+        else:
+            value = float(raw)
+        out[key] = value
+    return out
 
 
 def run(preset: str, iters: int | None = None, precision: str | None = None, compile: bool | None = None,
         fused: bool | None = None, target_val_loss: float | None = None, eval_interval: int | None = None,
-        progress: bool = False, log=print) -> dict:
+        progress: bool = False, log=print, *, threads: int | None = None, overrides: dict | None = None,
+        reference_loop: bool = False, confirm_iters: int = 100, measure_peak: bool = True) -> dict:
+    """Train ``preset`` and return the benchmark's JSON-able result (see the module docstring)."""
     if preset not in PRESETS:
         raise SystemExit(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    wall0 = time.perf_counter()
-    rt = get_runtime(profile="gpu" if torch.cuda.is_available() else "cpu", precision=precision)
+    if threads:
+        torch.set_num_threads(threads)
     p = PRESETS[preset]
-    tok, train_ids, val_ids = corpus("tinyshakespeare", "char")
-    mcfg = GPTConfig(vocab_size=tok.vocab_size, **p["model"])
-    tcfg = TrainConfig(**p["train"], progress=progress, log_interval=50)
+    device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    spec = precision if precision is not None else p.get("precision")
+    if reference_loop:   # nanoGPT's CPU recipe: fp32 on the CPU
+        device, spec = torch.device("cpu"), "fp32"
+    rt = get_runtime(profile="gpu" if device.type == "cuda" else "cpu", device=device,
+                     precision=resolve_bench_precision(spec, device))
+    tcfg = TrainConfig(**{**p["train"], **(overrides or {})}, progress=progress, log_interval=50)
     if iters is not None:
         tcfg.max_steps = iters
     if compile is not None:
@@ -89,41 +183,179 @@ def run(preset: str, iters: int | None = None, precision: str | None = None, com
         tcfg.fused_adamw = fused
     if eval_interval is not None:
         tcfg.eval_interval = eval_interval
-    peak = measure_matmul_peak(rt.device, rt.dtype)
-    log(f"device={rt.device.type} precision={rt.precision} measured matmul peak: {peak / 1e9:.1f} GFLOP/s")
+    if device.type != "cuda" and compile is None and preset in ("shakespeare-gpu", "gpu"):
+        tcfg.compile = False   # the GPU preset on a CPU: skip a long compile unless asked for
+    tok, train_ids, val_ids = corpus("tinyshakespeare", "char")
+    mcfg = GPTConfig(vocab_size=tok.vocab_size, **p["model"])
+    log(f"preset={preset} device={rt.device.type} precision={rt.precision} threads={torch.get_num_threads()} "
+        f"loop={'reference (nanoGPT-style)' if reference_loop else 'gptlib.Trainer'}")
 
-    torch.manual_seed(tcfg.seed)
-    model = GPT(mcfg)
-    reached = {}
+    started = process_start_time()
+    reached: dict = {}
+    if reference_loop:
+        out = _reference_loop(mcfg, tcfg, train_ids, val_ids, log)
+        model, step, compiled, fused_used = out["model"], out["step"], False, False
+        hist_val, train_s, warm_s, tokens = out["val_loss"], out["train_seconds"], out["warmup_seconds"], out["tokens"]
+        evaluate_val = out["evaluate_val"]
+        optimizer_name = "AdamW (torch default for CPU tensors: per-parameter loop)"
+    else:
+        torch.manual_seed(tcfg.seed)
+        model = GPT(mcfg)
 
-    def on_eval(trainer, step, train_loss, val_loss):
-        log(f"step {step}: train {train_loss:.4f} val {val_loss:.4f} "
-            f"({time.perf_counter() - wall0:.1f} s since start)")
-        if target_val_loss is not None and val_loss <= target_val_loss and "step" not in reached:
-            reached.update(step=step, seconds=time.perf_counter() - wall0)
-            trainer.cfg.max_steps = step  # stop here: the target is met
+        def on_eval(trainer, step, train_loss, val_loss):
+            log(f"step {step}: train {train_loss:.4f} val {val_loss:.4f} "
+                f"({time.time() - started:.1f} s since the process started)")
+            if target_val_loss is not None and val_loss <= target_val_loss and not reached:
+                reached.update(step=step, seconds=time.time() - started)
+                trainer.should_stop = True   # the target is met: stop here
 
-    trainer = Trainer(model, tcfg, rt, train_data=train_ids, val_data=val_ids, on_eval=on_eval)
-    hist = trainer.fit()
-    tokens = hist.tokens_seen
-    tps = tokens / hist.train_seconds
+        trainer = Trainer(model, tcfg, rt, train_data=train_ids, val_data=val_ids, on_eval=on_eval)
+        warm = min(WARMUP_STEPS, tcfg.max_steps)
+        trainer.fit(steps=warm)
+        warm_s = trainer.history.train_seconds
+        hist = trainer.fit() if not trainer.should_stop else trainer.history
+        step, compiled = trainer.step, trainer.compiled
+        fused_used = bool(trainer.optimizer.defaults.get("fused"))
+        optimizer_name = "AdamW (fused)" if fused_used else "AdamW (foreach)"
+        hist_val, train_s, tokens = hist.final_val, hist.train_seconds, hist.tokens_seen
+
+        def evaluate_val(n):
+            return trainer.evaluate(n)["val"]
+
+    tokens_per_step = tcfg.batch_size * tcfg.grad_accum * mcfg.block_size
+    tps = tokens / train_s
+    steady = (tokens - min(WARMUP_STEPS, step) * tokens_per_step) / max(train_s - warm_s, 1e-9)
     fpt = model.flops_per_token(training=True)
     result = {
-        "preset": preset, "device": rt.device.type, "precision": rt.precision, "compile": tcfg.compile,
-        "fused_adamw": trainer.optimizer.defaults.get("fused", False) or False,
-        "iters": trainer.step, "batch_size": tcfg.batch_size, "block_size": mcfg.block_size,
-        "params": model.num_params(), "flops_per_token": fpt,
-        "tokens_per_s": round(tps, 1), "peak_flops": round(peak, 1),
-        "mfu": round(tps * fpt / peak, 4), "val_loss": round(hist.final_val, 4),
-        "train_seconds": round(hist.train_seconds, 2),
-        "wall_seconds": round(time.perf_counter() - wall0, 2),
-        "threads": torch.get_num_threads(),
+        "preset": preset, "loop": "reference" if reference_loop else "trainer",
+        "device": rt.device.type,
+        "device_name": torch.cuda.get_device_name() if rt.device.type == "cuda" else _cpu_name(),
+        "precision": rt.precision, "compile": compiled, "fused_adamw": fused_used, "optimizer": optimizer_name,
+        "threads": torch.get_num_threads(), "iters": step, "batch_size": tcfg.batch_size,
+        "block_size": mcfg.block_size, "lr": tcfg.lr, "params": model.num_params(),
+        "flops_per_token": fpt, "tokens": tokens,
+        "tokens_per_s": round(tps, 1), "steady_tokens_per_s": round(steady, 1),
+        "train_seconds": round(train_s, 2), "warmup_seconds": round(warm_s, 2),
+        "val_loss": round(hist_val, 4),
     }
     if target_val_loss is not None:
         result["target_val_loss"] = target_val_loss
         result["seconds_to_target"] = round(reached["seconds"], 2) if reached else None
         result["steps_to_target"] = reached.get("step")
+        result["wall_seconds_total"] = round(time.time() - started, 2)
+        if confirm_iters:   # a larger validation sample, outside the timed run, to check the claim
+            result["val_loss_confirm"] = round(evaluate_val(confirm_iters), 4)
+            result["confirm_iters"] = confirm_iters
+    if measure_peak:  # measured after training so that it does not count in time to quality
+        peak = measure_matmul_peak(rt.device, rt.dtype)
+        log(f"measured {rt.precision} matmul peak: {peak / 1e9:.1f} GFLOP/s")
+        result.update(peak_flops=round(peak, 1), mfu=round(mfu(tps, fpt, peak), 4),
+                      steady_mfu=round(mfu(steady, fpt, peak), 4))
+    result["wall_seconds"] = round(time.time() - started, 2)
+    result["load_average"] = _load_average()
     return result
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()
+
+
+def _load_average():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
+
+
+# --------------------------------------------------------------------------- the reference loop
+def _reference_loop(mcfg: GPTConfig, tcfg: TrainConfig, train_ids: torch.Tensor, val_ids: torch.Tensor,
+                    log) -> dict:
+    """A training loop with nanoGPT ``train.py``'s CPU behaviour, written for this benchmark.
+
+    Same model, optimiser settings, schedule and clipping as the Trainer; what differs is how the
+    loop does its work: the default (non-fused, non-foreach) AdamW, fp32, per-step ``loss.item()``,
+    batches read from a memory-mapped uint16 file re-opened on every call and assembled with
+    ``torch.stack``, and an evaluation (random batches) at step 0 and every ``eval_interval``.
+    """
+    torch.manual_seed(tcfg.seed)
+    T, B = mcfg.block_size, tcfg.batch_size
+    folder = Path(tempfile.mkdtemp(prefix="gptlib-bench-"))
+    files = {"train": folder / "train.bin", "val": folder / "val.bin"}
+    for split, ids in (("train", train_ids), ("val", val_ids)):
+        ids.numpy().astype(np.uint16).tofile(files[split])
+
+    def get_batch(split):
+        arr = np.memmap(files[split], dtype=np.uint16, mode="r")   # re-opened on every call
+        ix = torch.randint(len(arr) - T, (B,))
+        x = torch.stack([torch.from_numpy(arr[i:i + T].astype(np.int64)) for i in ix.tolist()])
+        y = torch.stack([torch.from_numpy(arr[i + 1:i + 1 + T].astype(np.int64)) for i in ix.tolist()])
+        return x, y
+
+    model = GPT(mcfg)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": tcfg.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}],
+                                  lr=tcfg.lr, betas=(tcfg.beta1, tcfg.beta2))
+
+    @torch.no_grad()
+    def estimate_loss(iters):
+        model.eval()
+        out = {}
+        for split in ("train", "val"):
+            losses = torch.zeros(iters)
+            for k in range(iters):
+                x, y = get_batch(split)
+                losses[k] = model(x, y)[1].item()
+            out[split] = losses.mean().item()
+        model.train()
+        return out
+
+    train_s = warm_s = 0.0
+    val_loss = float("nan")
+    log_lines = []
+    x, y = get_batch("train")
+    step = 0
+    t0 = time.perf_counter()
+    while True:
+        lr = lr_at(step, tcfg)
+        for g in optimizer.param_groups:
+            g["lr"] = lr
+        if step % tcfg.eval_interval == 0 or step == tcfg.max_steps:
+            train_s += time.perf_counter() - t0
+            losses = estimate_loss(tcfg.eval_iters)
+            val_loss = losses["val"]
+            log(f"step {step}: train {losses['train']:.4f} val {val_loss:.4f}")
+            t0 = time.perf_counter()
+        if step >= tcfg.max_steps:
+            break
+        _, loss = model(x, y)
+        x, y = get_batch("train")
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        lossf = loss.item()                      # every step, as with log_interval=1
+        log_lines.append(f"iter {step}: loss {lossf:.4f}")
+        if not math.isfinite(lossf):
+            raise FloatingPointError(f"loss became {lossf} at step {step}")
+        step += 1
+        if step == WARMUP_STEPS:
+            warm_s = train_s + time.perf_counter() - t0
+    train_s += time.perf_counter() - t0
+    for f in files.values():
+        f.unlink(missing_ok=True)
+    folder.rmdir()
+    return {"model": model, "step": step, "val_loss": val_loss, "train_seconds": train_s,
+            "warmup_seconds": warm_s, "tokens": step * B * T,
+            "evaluate_val": lambda n: estimate_loss(n)["val"]}
 
 
 def main(argv=None) -> None:
@@ -131,17 +363,27 @@ def main(argv=None) -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", default="nanogpt-cpu", choices=sorted(PRESETS))
     ap.add_argument("--iters", type=int, default=None, help="training steps (default: the preset's)")
-    ap.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "fp16"])
+    ap.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "fp16", "bf16-if-native"],
+                    help="default: the preset's (nanogpt-cpu: the runtime's auto policy)")
     ap.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None)
-    ap.add_argument("--fused", action=argparse.BooleanOptionalAction, default=None, help="fused AdamW")
+    ap.add_argument("--fused", action=argparse.BooleanOptionalAction, default=None,
+                    help="fused AdamW (--no-fused: the foreach version)")
+    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     ap.add_argument("--target-val-loss", type=float, default=None,
                     help="stop at the first evaluation at or below this validation loss")
     ap.add_argument("--eval-interval", type=int, default=None)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a TrainConfig field, e.g. --set batch_size=32 --set lr=3e-3")
+    ap.add_argument("--reference-loop", action="store_true",
+                    help="train with the nanoGPT-style reference loop instead of gptlib.Trainer")
+    ap.add_argument("--no-peak", action="store_true", help="skip measuring the matmul peak (no MFU)")
     ap.add_argument("--progress", action="store_true")
     args = ap.parse_args(argv)
     result = run(args.preset, args.iters, args.precision, args.compile, args.fused,
                  args.target_val_loss, args.eval_interval, args.progress,
-                 log=lambda *a: print(*a, file=sys.stderr, flush=True))
+                 log=lambda *a: print(*a, file=sys.stderr, flush=True), threads=args.threads,
+                 overrides=parse_overrides(args.set), reference_loop=args.reference_loop,
+                 measure_peak=not args.no_peak)
     print(json.dumps(result), flush=True)
 
 

@@ -16,7 +16,12 @@ Precision policy (``precision="auto"``)
 CUDA with bf16 support (Ampere and newer) -> bf16 autocast, no grad scaler.
 CUDA without bf16 (e.g. a T4)              -> fp16 autocast with a ``GradScaler``.
 MPS and CPU                                -> fp32. bf16 on CPU is opt-in (``precision="bf16"``):
-                                              it pays only on CPUs with bf16 matrix units.
+                                              it pays only on CPUs with bf16 instructions
+                                              (AVX512-BF16 or AMX, :func:`cpu_has_bf16_units`).
+The book's training recipes opt in where it pays (``"bf16-if-native"`` in ``gptlib.zoo`` and
+``gptlib.bench``): there the weights, optimiser state and loss stay fp32 and the matrix products
+run in bf16; attention runs in fp32 (see :func:`gptlib.model.fused_attention`). Everything else,
+inference and the chapters' numerical checks included, stays in the runtime's precision.
 """
 from __future__ import annotations
 
