@@ -55,7 +55,7 @@ from .runtime import cpu_has_bf16_units, get_runtime
 from .training import TrainConfig, Trainer, lr_at
 from .zoo import corpus
 
-_IMPORTED_AT = time.time()
+_IMPORTED_AT = time.perf_counter()
 
 NANOGPT_MODEL = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False, tie_weights=True)
 
@@ -66,8 +66,8 @@ PRESETS = {
                    beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=250, eval_iters=20)),
     "fast-cpu": dict(
         model=NANOGPT_MODEL, precision="bf16-if-native",
-        train=dict(max_steps=900, batch_size=32, lr=4e-3, min_lr=4e-4, warmup_steps=50, weight_decay=0.1,
-                   beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=100, eval_iters=20)),
+        train=dict(max_steps=700, batch_size=32, lr=1e-2, min_lr=1e-3, warmup_steps=50, weight_decay=0.1,
+                   beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=50, eval_iters=20)),
     "shakespeare-gpu": dict(
         model=dict(n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2, bias=False, tie_weights=True),
         train=dict(max_steps=5000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup_steps=100, weight_decay=0.1,
@@ -83,16 +83,16 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def process_start_time() -> float:
-    """When this Python process started (``time.time()`` clock): counts interpreter and torch
-    start-up in "time to quality". Falls back to when this module was imported."""
+def seconds_since_process_start() -> float:
+    """How long this Python process has been running, so that "time to quality" counts interpreter
+    and torch start-up too. Linux: from /proc (clock since boot, immune to wall-clock changes);
+    elsewhere: since this module was imported."""
     try:
         ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-        btime = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
-                     if line.startswith("btime"))
-        return btime + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        return _IMPORTED_AT
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.perf_counter() - _IMPORTED_AT
 
 
 def measure_matmul_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.0,
@@ -190,7 +190,10 @@ def run(preset: str, iters: int | None = None, precision: str | None = None, com
     log(f"preset={preset} device={rt.device.type} precision={rt.precision} threads={torch.get_num_threads()} "
         f"loop={'reference (nanoGPT-style)' if reference_loop else 'gptlib.Trainer'}")
 
-    started = process_start_time()
+    t_anchor, since_start = time.perf_counter(), seconds_since_process_start()
+
+    def elapsed() -> float:   # seconds since the process started
+        return since_start + time.perf_counter() - t_anchor
     reached: dict = {}
     if reference_loop:
         out = _reference_loop(mcfg, tcfg, train_ids, val_ids, log)
@@ -204,9 +207,9 @@ def run(preset: str, iters: int | None = None, precision: str | None = None, com
 
         def on_eval(trainer, step, train_loss, val_loss):
             log(f"step {step}: train {train_loss:.4f} val {val_loss:.4f} "
-                f"({time.time() - started:.1f} s since the process started)")
+                f"({elapsed():.1f} s since the process started)")
             if target_val_loss is not None and val_loss <= target_val_loss and not reached:
-                reached.update(step=step, seconds=time.time() - started)
+                reached.update(step=step, seconds=elapsed())
                 trainer.should_stop = True   # the target is met: stop here
 
         trainer = Trainer(model, tcfg, rt, train_data=train_ids, val_data=val_ids, on_eval=on_eval)
@@ -242,7 +245,7 @@ def run(preset: str, iters: int | None = None, precision: str | None = None, com
         result["target_val_loss"] = target_val_loss
         result["seconds_to_target"] = round(reached["seconds"], 2) if reached else None
         result["steps_to_target"] = reached.get("step")
-        result["wall_seconds_total"] = round(time.time() - started, 2)
+        result["wall_seconds_total"] = round(elapsed(), 2)
         if confirm_iters:   # a larger validation sample, outside the timed run, to check the claim
             result["val_loss_confirm"] = round(evaluate_val(confirm_iters), 4)
             result["confirm_iters"] = confirm_iters
@@ -251,7 +254,7 @@ def run(preset: str, iters: int | None = None, precision: str | None = None, com
         log(f"measured {rt.precision} matmul peak: {peak / 1e9:.1f} GFLOP/s")
         result.update(peak_flops=round(peak, 1), mfu=round(mfu(tps, fpt, peak), 4),
                       steady_mfu=round(mfu(steady, fpt, peak), 4))
-    result["wall_seconds"] = round(time.time() - started, 2)
+    result["wall_seconds"] = round(elapsed(), 2)
     result["load_average"] = _load_average()
     return result
 
