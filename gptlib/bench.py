@@ -95,6 +95,17 @@ def seconds_since_process_start() -> float:
         return time.perf_counter() - _IMPORTED_AT
 
 
+def process_cpu_seconds() -> float:
+    """CPU time this process has used so far (all threads, user + system). On a busy machine, where
+    wall-clock times stretch, this shows how much work a run really took."""
+    try:
+        import resource
+        u = resource.getrusage(resource.RUSAGE_SELF)
+        return u.ru_utime + u.ru_stime
+    except (ImportError, OSError):
+        return time.process_time()
+
+
 def measure_matmul_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.0,
                         sizes: tuple[int, ...] | None = None) -> float:
     """Measured FLOP/s of large square matmuls at ``dtype`` on ``device``: the best over a few sizes
@@ -208,15 +219,38 @@ def run(preset: str, iters: int | None = None, precision: str | None = None, com
         def on_eval(trainer, step, train_loss, val_loss):
             log(f"step {step}: train {train_loss:.4f} val {val_loss:.4f} "
                 f"({elapsed():.1f} s since the process started)")
-            if target_val_loss is not None and val_loss <= target_val_loss and not reached:
-                reached.update(step=step, seconds=elapsed())
-                trainer.should_stop = True   # the target is met: stop here
 
+        check_every = tcfg.eval_interval
+        if target_val_loss is not None:
+            # Time to quality: only the validation loss decides when to stop, so evaluate just that
+            # split every ``eval_interval`` steps (the same fixed batches Trainer.evaluate uses).
+            tcfg.eval_interval = 0
         trainer = Trainer(model, tcfg, rt, train_data=train_ids, val_data=val_ids, on_eval=on_eval)
         warm = min(WARMUP_STEPS, tcfg.max_steps)
-        trainer.fit(steps=warm)
-        warm_s = trainer.history.train_seconds
-        hist = trainer.fit() if not trainer.should_stop else trainer.history
+        if target_val_loss is None:
+            trainer.fit(steps=warm)
+            warm_s = trainer.history.train_seconds
+            hist = trainer.fit()
+        else:
+            warm_s = 0.0
+            while trainer.step < tcfg.max_steps:
+                nxt = (trainer.step // check_every + 1) * check_every
+                if trainer.step < warm:
+                    nxt = min(nxt, warm)
+                trainer.fit(steps=nxt - trainer.step)
+                if trainer.step == warm:
+                    warm_s = trainer.history.train_seconds
+                if trainer.step % check_every and trainer.step < tcfg.max_steps:
+                    continue
+                val = validation_loss(trainer, tcfg.eval_iters)
+                log(f"step {trainer.step}: val {val:.4f} ({elapsed():.1f} s since the process started)")
+                if val <= target_val_loss:
+                    reached.update(step=trainer.step, seconds=elapsed(), cpu_seconds=process_cpu_seconds(),
+                                   val=val)
+                    break
+            hist = trainer.history
+            if reached:
+                hist.eval_val.append(reached["val"])
         step, compiled = trainer.step, trainer.compiled
         fused_used = bool(trainer.optimizer.defaults.get("fused"))
         optimizer_name = "AdamW (fused)" if fused_used else "AdamW (foreach)"
@@ -245,6 +279,7 @@ def run(preset: str, iters: int | None = None, precision: str | None = None, com
         result["target_val_loss"] = target_val_loss
         result["seconds_to_target"] = round(reached["seconds"], 2) if reached else None
         result["steps_to_target"] = reached.get("step")
+        result["cpu_seconds_to_target"] = round(reached["cpu_seconds"], 2) if reached else None
         result["wall_seconds_total"] = round(elapsed(), 2)
         if confirm_iters:   # a larger validation sample, outside the timed run, to check the claim
             result["val_loss_confirm"] = round(evaluate_val(confirm_iters), 4)
@@ -255,6 +290,7 @@ def run(preset: str, iters: int | None = None, precision: str | None = None, com
         result.update(peak_flops=round(peak, 1), mfu=round(mfu(tps, fpt, peak), 4),
                       steady_mfu=round(mfu(steady, fpt, peak), 4))
     result["wall_seconds"] = round(elapsed(), 2)
+    result["cpu_seconds"] = round(process_cpu_seconds(), 2)
     result["load_average"] = _load_average()
     return result
 
@@ -275,6 +311,20 @@ def _load_average():
         return [round(x, 2) for x in os.getloadavg()]
     except (OSError, AttributeError):
         return None
+
+
+@torch.no_grad()
+def validation_loss(trainer: Trainer, iters: int) -> float:
+    """The validation half of :meth:`Trainer.evaluate` (same fixed batches, same number)."""
+    trainer.model.eval()
+    gen = torch.Generator().manual_seed(10_000 + trainer.cfg.seed + trainer.rank)
+    total = torch.zeros((), device=trainer.rt.device)
+    for _ in range(iters):
+        x, y = trainer.batch_fn("val", gen)
+        with trainer.rt.autocast():
+            total += trainer.loss_fn(trainer.model, x, y).float()
+    trainer.model.train()
+    return float(total / iters)
 
 
 # --------------------------------------------------------------------------- the reference loop
