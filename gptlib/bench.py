@@ -9,7 +9,7 @@ Presets
 -------
 ``nanogpt-cpu``  nanoGPT's shakespeare-char CPU recipe, identical model and optimiser: char-level
                  tinyshakespeare split 90/10; 4 layers, 4 heads, 128 dims, context 64, batch 12,
-                 no dropout, no bias, tied embeddings; AdamW lr 1e-3, betas (0.9, 0.99), weight
+                 no dropout, no bias, tied embeddings, exact GELU; AdamW lr 1e-3, betas (0.9, 0.99), weight
                  decay 0.1 on 2-D weights, 100 warmup steps, cosine to 1e-4 at the last step,
                  gradient clipping at 1.0; evaluation every 250 steps on 20 batches per split.
                  What differs is the loop: bf16 autocast where the CPU has bf16 instructions
@@ -57,7 +57,8 @@ from .zoo import corpus
 
 _IMPORTED_AT = time.perf_counter()
 
-NANOGPT_MODEL = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False, tie_weights=True)
+NANOGPT_MODEL = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False, tie_weights=True,
+                     gelu="exact")
 
 PRESETS = {
     "nanogpt-cpu": dict(
@@ -69,7 +70,8 @@ PRESETS = {
         train=dict(max_steps=700, batch_size=32, lr=1e-2, min_lr=1e-3, warmup_steps=50, weight_decay=0.1,
                    beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=50, eval_iters=20)),
     "shakespeare-gpu": dict(
-        model=dict(n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2, bias=False, tie_weights=True),
+        model=dict(n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2, bias=False, tie_weights=True,
+                   gelu="exact"),
         train=dict(max_steps=5000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup_steps=100, weight_decay=0.1,
                    beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=250, eval_iters=200, compile=True)),
 }

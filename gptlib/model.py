@@ -23,6 +23,7 @@ from . import reference as ref
 POSITIONS = ("learned", "sinusoidal", "rope", "none")
 NORMS = ("layernorm", "rmsnorm", "none")
 PLACEMENTS = ("pre", "post")
+GELUS = ("tanh", "exact")
 
 
 @dataclass
@@ -39,6 +40,7 @@ class GPTConfig:
     norm_placement: str = "pre"
     tie_weights: bool = True      # output head shares the token-embedding matrix
     mlp_ratio: int = 4
+    gelu: str = "tanh"            # GPT-2's tanh approximation, or "exact" x·Φ(x) (nanoGPT, BERT)
 
     def __post_init__(self):
         if self.pos not in POSITIONS:
@@ -47,6 +49,8 @@ class GPTConfig:
             raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
         if self.norm_placement not in PLACEMENTS:
             raise ValueError(f"norm_placement must be one of {PLACEMENTS}, got {self.norm_placement!r}")
+        if self.gelu not in GELUS:
+            raise ValueError(f"gelu must be one of {GELUS}, got {self.gelu!r}")
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         if self.pos in ("rope", "sinusoidal") and (self.n_embd // self.n_head) % 2:
@@ -175,7 +179,7 @@ class MLP(nn.Module):
         super().__init__()
         hidden = cfg.mlp_ratio * cfg.n_embd
         self.c_fc = nn.Linear(cfg.n_embd, hidden, bias=cfg.bias)
-        self.gelu = nn.GELU(approximate="tanh")
+        self.gelu = nn.GELU(approximate="tanh" if cfg.gelu == "tanh" else "none")
         self.c_proj = nn.Linear(hidden, cfg.n_embd, bias=cfg.bias)
         self.dropout = nn.Dropout(cfg.dropout)
 

@@ -242,10 +242,7 @@ class Trainer:
     @property
     def compiled(self) -> bool:
         """True while training runs through ``torch.compile`` (False after a fallback)."""
-        net = self.net
-        if isinstance(net, _CompiledOrEager):
-            return net._compiled is not None
-        return net is not self._eager_net
+        return self.net is not self._eager_net
 
     def _train_step(self) -> torch.Tensor:
         cfg = self.cfg
@@ -351,47 +348,18 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
 
 
-class _CompiledOrEager:
-    """Calls the compiled module; if its first call fails (compilation happens then), warns and
-    uses the eager module from then on. Attribute access goes to the module in use."""
-
-    def __init__(self, compiled, eager: nn.Module):
-        self._compiled, self._eager, self._first = compiled, eager, True
-
-    @property
-    def module_in_use(self):
-        return self._compiled if self._compiled is not None else self._eager
-
-    def __call__(self, *args, **kwargs):
-        if not self._first:
-            return self.module_in_use(*args, **kwargs)
-        self._first = False
-        try:
-            return self._compiled(*args, **kwargs)
-        except Exception as e:  # noqa: BLE001 - e.g. no C++ compiler, unsupported platform
-            warnings.warn(f"torch.compile failed at the first call ({type(e).__name__}: "
-                          f"{str(e).splitlines()[0][:200] if str(e) else ''}); running without it")
-            self._compiled = None
-            return self._eager(*args, **kwargs)
-
-    def __getattr__(self, name):  # only called for names not found on the wrapper itself
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.module_in_use, name)
-
-
-def compile_model(model: nn.Module):
-    """``torch.compile(model)``, guarded: if compiling fails, now or at the first call (when the
-    compiler actually runs), warn and use the model unchanged. Returns a callable module-like object."""
+def compile_model(model: nn.Module) -> nn.Module:
+    """``torch.compile(model)``, or ``model`` itself (with a warning) where compiling is unavailable
+    or switched off with ``GPTLIB_NO_COMPILE=1``. Compilation itself happens at the first call;
+    :meth:`Trainer.train_step` falls back to the eager model if it fails there."""
     if not hasattr(torch, "compile"):
-        warnings.warn("torch.compile needs torch ≥ 2.0; training without it")
+        warnings.warn("torch.compile needs torch >= 2.0; training without it")
         return model
     if os.environ.get("GPTLIB_NO_COMPILE", "") not in ("", "0"):
         warnings.warn("GPTLIB_NO_COMPILE is set; training without torch.compile")
         return model
     try:
-        compiled = torch.compile(model)
+        return torch.compile(model)
     except Exception as e:  # noqa: BLE001 - e.g. unsupported Python version or platform
         warnings.warn(f"torch.compile unavailable ({e}); training without it")
         return model
-    return _CompiledOrEager(compiled, model)

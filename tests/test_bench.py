@@ -11,7 +11,7 @@ from gptlib import bench
 def test_nanogpt_preset_is_nanogpts_cpu_recipe():
     p = bench.PRESETS["nanogpt-cpu"]
     assert p["model"] == dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False,
-                              tie_weights=True)
+                              tie_weights=True, gelu="exact")   # nanoGPT's MLP uses nn.GELU(): exact
     t = p["train"]
     assert (t["batch_size"], t["lr"], t["min_lr"], t["warmup_steps"], t["max_steps"]) == (12, 1e-3, 1e-4, 100, 2000)
     assert (t["beta1"], t["beta2"], t["weight_decay"], t["grad_clip"]) == (0.9, 0.99, 0.1, 1.0)

@@ -109,3 +109,15 @@ def test_bad_inputs_say_what_to_do():
         GPTConfig(n_embd=10, n_head=3)
     with pytest.raises(ValueError, match="unknown GPTConfig fields"):
         GPTConfig.from_dict({"n_layers": 2})
+    with pytest.raises(ValueError, match="gelu must be one of"):
+        GPTConfig(gelu="relu")
+
+
+def test_gelu_form_is_configurable():
+    import torch.nn.functional as F
+    x = torch.linspace(-4, 4, 101)
+    tanh_mlp = GPT(GPTConfig(**SMALL)).blocks[0].mlp.gelu           # GPT-2's form by default
+    exact_mlp = GPT(GPTConfig(**SMALL, gelu="exact")).blocks[0].mlp.gelu
+    torch.testing.assert_close(tanh_mlp(x), F.gelu(x, approximate="tanh"))
+    torch.testing.assert_close(exact_mlp(x), F.gelu(x))
+    assert not torch.allclose(tanh_mlp(x), exact_mlp(x), atol=1e-5, rtol=0)

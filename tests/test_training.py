@@ -180,3 +180,42 @@ def test_diverging_loss_is_reported():
 def test_trainer_needs_data():
     with pytest.raises(ValueError, match="train_data and val_data"):
         Trainer(GPT(GPTConfig(**CFG)), TrainConfig(progress=False), get_runtime("smoke", "cpu"))
+
+
+def test_compile_failure_at_creation_falls_back_to_eager(monkeypatch):
+    def broken_compile(model, **kwargs):
+        raise RuntimeError("no compiler on this platform")
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    with pytest.warns(UserWarning, match="torch.compile unavailable"):
+        t = make_trainer(compile=True)
+    assert not t.compiled
+    hist = t.fit()
+    assert hist.train_loss[-1] < hist.train_loss[0]
+
+
+def test_compile_failure_at_first_step_redoes_the_step_eagerly(monkeypatch):
+    """The compiler runs at the first call; if it fails there (e.g. no C++ compiler), the Trainer
+    warns, redoes that step without it on the same batch, and trains exactly like an eager run."""
+    calls = []
+
+    def lazy_broken_compile(model, **kwargs):
+        def compiled(*args, **kw):
+            calls.append(1)
+            raise RuntimeError("InductorError: C++ compile error\ndetails")
+        return compiled
+    eager = make_trainer()
+    eager.fit()
+    monkeypatch.setattr(torch, "compile", lazy_broken_compile)
+    t = make_trainer(compile=True)
+    assert t.compiled
+    with pytest.warns(UserWarning, match="failed at the first step .*C\\+\\+ compile error"):
+        hist = t.fit()
+    assert len(calls) == 1 and not t.compiled and t.step == 20
+    assert hist.train_loss == eager.history.train_loss   # same batches, same updates
+
+
+def test_no_compile_environment_switch(monkeypatch):
+    monkeypatch.setenv("GPTLIB_NO_COMPILE", "1")
+    with pytest.warns(UserWarning, match="GPTLIB_NO_COMPILE"):
+        t = make_trainer(compile=True)
+    assert not t.compiled
