@@ -50,32 +50,17 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from . import recipes
 from .model import GPT, GPTConfig
-from .runtime import cpu_has_bf16_units, get_runtime
+from .recipes import NANOGPT_MODEL  # noqa: F401  (bench.NANOGPT_MODEL, as the pretraining chapter reads it)
+from .runtime import get_runtime
 from .training import TrainConfig, Trainer, lr_at
 from .zoo import corpus
 
 _IMPORTED_AT = time.perf_counter()
 
-NANOGPT_MODEL = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False, tie_weights=True,
-                     gelu="exact")
-
-PRESETS = {
-    "nanogpt-cpu": dict(
-        model=NANOGPT_MODEL, precision="bf16-if-native",
-        train=dict(max_steps=2000, batch_size=12, lr=1e-3, min_lr=1e-4, warmup_steps=100, weight_decay=0.1,
-                   beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=250, eval_iters=20)),
-    "fast-cpu": dict(
-        model=NANOGPT_MODEL, precision="bf16-if-native",
-        train=dict(max_steps=700, batch_size=32, lr=1e-2, min_lr=1e-3, warmup_steps=50, weight_decay=0.1,
-                   beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=50, eval_iters=20)),
-    "shakespeare-gpu": dict(
-        model=dict(n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2, bias=False, tie_weights=True,
-                   gelu="exact"),
-        train=dict(max_steps=5000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup_steps=100, weight_decay=0.1,
-                   beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=250, eval_iters=200, compile=True)),
-}
-PRESETS["gpu"] = PRESETS["shakespeare-gpu"]
+# The presets are recipes of the one registry, gptlib.recipes (the zoo reads it too).
+PRESETS = ("nanogpt-cpu", "fast-cpu", "shakespeare-gpu", "gpu")
 
 WARMUP_STEPS = 10   # steps timed apart: compilation and first-touch allocations happen here
 
@@ -140,16 +125,6 @@ def mfu(tokens_per_s: float, flops_per_token: float, peak_flops: float) -> float
     return tokens_per_s * flops_per_token / peak_flops
 
 
-def resolve_bench_precision(spec: str | None, device: torch.device) -> str | None:
-    """``bf16-if-native``: bf16 where the CPU has bf16 matrix instructions (or on CUDA's policy),
-    else fp32. Anything else is passed to :func:`~gptlib.runtime.get_runtime` unchanged."""
-    if spec == "bf16-if-native":
-        if device.type == "cpu":
-            return "bf16" if cpu_has_bf16_units() else "fp32"
-        return "auto"
-    return spec
-
-
 def parse_overrides(items) -> dict:
     """``["batch_size=32", "lr=3e-3"]`` → ``{"batch_size": 32, "lr": 0.003}`` (TrainConfig fields)."""
     names = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
@@ -180,14 +155,15 @@ def run(preset: str, iters: int | None = None, precision: str | None = None, com
         raise SystemExit(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     if threads:
         torch.set_num_threads(threads)
-    p = PRESETS[preset]
+    model_kw, train_kw, recipe_precision = recipes.spec(preset, "any")
+    recipe = recipes.get_recipe(preset)
     device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-    spec = precision if precision is not None else p.get("precision")
+    spec = precision if precision is not None else recipe_precision
     if reference_loop:   # nanoGPT's CPU recipe: fp32 on the CPU
         device, spec = torch.device("cpu"), "fp32"
     rt = get_runtime(profile="gpu" if device.type == "cuda" else "cpu", device=device,
-                     precision=resolve_bench_precision(spec, device))
-    tcfg = TrainConfig(**{**p["train"], **(overrides or {})}, progress=progress, log_interval=50)
+                     precision=recipes.training_precision(spec, device))
+    tcfg = TrainConfig(**{**train_kw, **(overrides or {})}, progress=progress, log_interval=50)
     if iters is not None:
         tcfg.max_steps = iters
     if compile is not None:
@@ -198,8 +174,8 @@ def run(preset: str, iters: int | None = None, precision: str | None = None, com
         tcfg.eval_interval = eval_interval
     if device.type != "cuda" and compile is None and preset in ("shakespeare-gpu", "gpu"):
         tcfg.compile = False   # the GPU preset on a CPU: skip a long compile unless asked for
-    tok, train_ids, val_ids = corpus("tinyshakespeare", "char")
-    mcfg = GPTConfig(vocab_size=tok.vocab_size, **p["model"])
+    tok, train_ids, val_ids = corpus(recipe["data"], recipe["tokenizer"])
+    mcfg = GPTConfig(vocab_size=tok.vocab_size, **model_kw)
     log(f"preset={preset} device={rt.device.type} precision={rt.precision} threads={torch.get_num_threads()} "
         f"loop={'reference (nanoGPT-style)' if reference_loop else 'gptlib.Trainer'}")
 
@@ -259,7 +235,7 @@ def run(preset: str, iters: int | None = None, precision: str | None = None, com
         hist_val, train_s, tokens = hist.final_val, hist.train_seconds, hist.tokens_seen
 
         def evaluate_val(n):
-            return trainer.evaluate(n)["val"]
+            return validation_loss(trainer, n)
 
     tokens_per_step = tcfg.batch_size * tcfg.grad_accum * mcfg.block_size
     tps = tokens / train_s
@@ -315,18 +291,9 @@ def _load_average():
         return None
 
 
-@torch.no_grad()
 def validation_loss(trainer: Trainer, iters: int) -> float:
-    """The validation half of :meth:`Trainer.evaluate` (same fixed batches, same number)."""
-    trainer.model.eval()
-    gen = torch.Generator().manual_seed(10_000 + trainer.cfg.seed + trainer.rank)
-    total = torch.zeros((), device=trainer.rt.device)
-    for _ in range(iters):
-        x, y = trainer.batch_fn("val", gen)
-        with trainer.rt.autocast():
-            total += trainer.loss_fn(trainer.model, x, y).float()
-    trainer.model.train()
-    return float(total / iters)
+    """The Trainer's own validation loss (:meth:`~gptlib.training.Trainer.evaluate`, same fixed batches)."""
+    return trainer.evaluate("val", iters=iters)["loss"]
 
 
 # --------------------------------------------------------------------------- the reference loop
@@ -368,7 +335,7 @@ def _reference_loop(mcfg: GPTConfig, tcfg: TrainConfig, train_ids: torch.Tensor,
             losses = torch.zeros(iters)
             for k in range(iters):
                 x, y = get_batch(split)
-                losses[k] = model(x, y)[1].item()
+                losses[k] = model(x, y).loss.item()
             out[split] = losses.mean().item()
         model.train()
         return out
@@ -391,7 +358,7 @@ def _reference_loop(mcfg: GPTConfig, tcfg: TrainConfig, train_ids: torch.Tensor,
             t0 = time.perf_counter()
         if step >= tcfg.max_steps:
             break
-        _, loss = model(x, y)
+        loss = model(x, y).loss
         x, y = get_batch("train")
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
@@ -416,7 +383,7 @@ def _reference_loop(mcfg: GPTConfig, tcfg: TrainConfig, train_ids: torch.Tensor,
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--preset", default="nanogpt-cpu", choices=sorted(PRESETS))
+    ap.add_argument("--preset", default="nanogpt-cpu", choices=PRESETS)
     ap.add_argument("--iters", type=int, default=None, help="training steps (default: the preset's)")
     ap.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "fp16", "bf16-if-native"],
                     help="default: the preset's (nanogpt-cpu: the runtime's auto policy)")

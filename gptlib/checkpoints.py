@@ -1,7 +1,7 @@
 """Saving and loading checkpoints safely, and "load what the book already trained, else train it".
 
-* Writes go to a temporary file in the same folder, then ``os.replace``: a crash mid-save never
-  leaves a half-written checkpoint under the real name.
+* Writes go through :func:`gptlib.atomic.atomic_path` (a temporary file in the same folder, then
+  ``os.replace``): a crash mid-save never leaves a half-written checkpoint under the real name.
 * Loads use ``torch.load(weights_only=True)``: a checkpoint is data (tensors, numbers, strings,
   lists, dicts), never pickled code, so a downloaded file cannot run anything.
 * :func:`load_or_train` keys a checkpoint by the exact recipe (model config + training config +
@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
+
+from . import settings
+from .atomic import atomic_path
 
 
 class CheckpointError(RuntimeError):
@@ -25,22 +26,14 @@ class CheckpointError(RuntimeError):
 
 def checkpoint_dir() -> Path:
     """``$GPTLIB_CHECKPOINT_DIR``, else ``~/.cache/gptlib/checkpoints``."""
-    d = os.environ.get("GPTLIB_CHECKPOINT_DIR")
-    return Path(d).expanduser() if d else Path.home() / ".cache" / "gptlib" / "checkpoints"
+    return settings.checkpoint_dir()
 
 
 def save_checkpoint(path, state: dict) -> Path:
     """Atomically write ``state`` (tensors, numbers, strings, lists, dicts) to ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -67,13 +60,18 @@ def recipe_key(recipe: dict) -> str:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
+def checkpoint_path(name: str, recipe: dict, directory=None) -> Path:
+    """Where the checkpoint of ``name`` trained with ``recipe`` lives: ``<dir>/<name>-<hash>.pt``."""
+    return Path(directory or checkpoint_dir()) / f"{name}-{recipe_key(recipe)}.pt"
+
+
 def load_or_train(name: str, recipe: dict, train_fn, *, directory=None, verbose: bool = True):
     """Return the state saved for ``(name, recipe)``, training it with ``train_fn()`` if absent.
 
     ``train_fn`` returns a state dict (see :func:`save_checkpoint`); it is saved before returning.
     A corrupt checkpoint is reported and retrained rather than used.
     """
-    path = Path(directory or checkpoint_dir()) / f"{name}-{recipe_key(recipe)}.pt"
+    path = checkpoint_path(name, recipe, directory)
     if path.exists():
         try:
             state = load_checkpoint(path)

@@ -62,13 +62,22 @@ def sinusoidal_encoding(T: int, d: int, base: float = 10000.0) -> torch.Tensor:
     return pe
 
 
-def rope_angles(T: int, head_dim: int, base: float = 10000.0, offset: int = 0):
-    """cos and sin tables for rotary embeddings: θ_i = base^(-2i/d), angle = pos · θ_i.  (T, d/2) each."""
+def rope_angles(T: int, head_dim: int, base: float = 10000.0, offset: int = 0,
+                positions: torch.Tensor | None = None):
+    """cos and sin tables for rotary embeddings: θ_i = base^(-2i/d), angle = pos · θ_i.
+
+    Positions are ``offset .. offset+T-1`` (tables of shape (T, d/2)), or the given ``positions``
+    tensor of any shape (...,) for per-row positions, e.g. left-padded batches (tables (..., d/2)).
+    """
     if head_dim % 2:
         raise ValueError(f"RoPE needs an even head dimension, got {head_dim}")
     theta = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
-    pos = torch.arange(offset, offset + T, dtype=torch.float32)
-    angle = pos[:, None] * theta[None, :]
+    if positions is None:
+        pos = torch.arange(offset, offset + T, dtype=torch.float32)
+    else:
+        pos = positions.float()
+        theta = theta.to(pos.device)
+    angle = pos[..., None] * theta
     return angle.cos(), angle.sin()
 
 

@@ -26,13 +26,14 @@ inference and the chapters' numerical checks included, stays in the runtime's pr
 from __future__ import annotations
 
 import contextlib
-import os
 import platform
 import random
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from . import settings
 
 PROFILES = ("gpu", "cpu", "smoke")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -41,7 +42,7 @@ _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 def pick_device() -> torch.device:
     """The best available device: cuda, then mps, then cpu (``GPTLIB_DEVICE`` overrides)."""
-    forced = os.environ.get("GPTLIB_DEVICE")
+    forced = settings.device()
     if forced:
         return torch.device(forced)
     if torch.cuda.is_available():
@@ -77,7 +78,7 @@ def resolve_precision(device: torch.device, precision: str = "auto") -> str:
 
 def detect_profile(device: torch.device | None = None) -> str:
     """``GPTLIB_PROFILE`` if set, else ``gpu`` on CUDA and ``cpu`` elsewhere."""
-    forced = os.environ.get("GPTLIB_PROFILE")
+    forced = settings.profile()
     if forced:
         if forced not in PROFILES:
             raise ValueError(f"GPTLIB_PROFILE must be one of {PROFILES}, got {forced!r}")
@@ -150,19 +151,33 @@ class Runtime:
         return self.summary()
 
 
-def get_runtime(profile: str | None = None, device: str | torch.device | None = None,
-                precision: str | None = None, seed: int = 1337) -> Runtime:
-    """Choose device, precision and profile, seed everything, and return a :class:`Runtime`.
+DEFAULT_SEED = 1337
+_process_seed: int | None = None   # the seed the first get_runtime() call (or seed=) applied
+_tf32_set = False
 
-    ``GPTLIB_PRECISION`` overrides the precision when the argument is not given.
+
+def get_runtime(profile: str | None = None, device: str | torch.device | None = None,
+                precision: str | None = None, seed: int | None = None) -> Runtime:
+    """Choose device, precision and profile, and return a :class:`Runtime`.
+
+    Seeding happens once per process: the first call seeds Python, NumPy and torch with
+    ``seed`` (default 1337); later calls leave the random number generators alone, so asking
+    for a second runtime (another precision, the CPU) in the middle of a chapter does not rewind
+    the random numbers. Pass ``seed=`` explicitly to reseed. The TF32 matmul flags are switched
+    on the first time a CUDA runtime is made. ``GPTLIB_PRECISION`` overrides the precision when
+    the argument is not given.
     """
+    global _process_seed, _tf32_set
     device = torch.device(device) if device is not None else pick_device()
     profile = profile or detect_profile(device)
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
-    precision = resolve_precision(device, precision or os.environ.get("GPTLIB_PRECISION", "auto"))
-    if device.type == "cuda":
+    precision = resolve_precision(device, precision or settings.precision() or "auto")
+    if device.type == "cuda" and not _tf32_set:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    seed_everything(seed)
-    return Runtime(profile=profile, device=device, precision=precision, seed=seed)
+        _tf32_set = True
+    if seed is not None or _process_seed is None:
+        _process_seed = DEFAULT_SEED if seed is None else seed
+        seed_everything(_process_seed)
+    return Runtime(profile=profile, device=device, precision=precision, seed=_process_seed)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from collections import Counter
 from pathlib import Path
 
 import tiktoken
 
 from . import data
+from .atomic import copy_file
 
 
 class CharTokenizer:
@@ -65,13 +65,10 @@ def _prime_tiktoken_cache_for_gpt2() -> None:
     if not cache:
         cache = str(data.cache_dir() / "tiktoken")
         os.environ["TIKTOKEN_CACHE_DIR"] = cache
-    Path(cache).mkdir(parents=True, exist_ok=True)
     for key, url in _GPT2_URLS.items():
         dest = Path(cache) / hashlib.sha1(url.encode()).hexdigest()
         if not dest.exists():
-            tmp = dest.with_suffix(".part")
-            shutil.copyfile(data.fetch_file("gpt2-bpe", key), tmp)
-            os.replace(tmp, dest)
+            copy_file(data.fetch_file("gpt2-bpe", key), dest)
 
 
 def get_encoding(name: str) -> tiktoken.Encoding:

@@ -24,6 +24,7 @@ import torch.distributed as dist
 import torch.nn as nn
 
 from . import data as gdata
+from . import settings
 from .checkpoints import load_checkpoint, save_checkpoint
 from .runtime import Runtime, get_runtime
 
@@ -31,6 +32,7 @@ from .runtime import Runtime, get_runtime
 @dataclass
 class TrainConfig:
     max_steps: int = 1000
+    epochs: int | None = None        # finite datasets: sets max_steps to epochs × steps per epoch
     batch_size: int = 12             # sequences per micro-batch (per process under DDP)
     grad_accum: int = 1              # micro-batches per optimiser step
     lr: float = 1e-3
@@ -144,32 +146,117 @@ class History:
         return ax
 
 
+# ---------------------------------------------------------------------------------- batches
+def _to_device(batch, device: torch.device):
+    """Move a batch (a tensor, a tuple/list of them, or a dict of them) to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        if device.type == "cuda":
+            return batch.pin_memory().to(device, non_blocking=True)
+        return batch.to(device)
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_to_device(v, device) for v in batch)
+    return batch
+
+
+def batch_tokens(batch) -> int:
+    """Tokens the model reads in a batch: the real (unpadded) ones when it carries an
+    ``attention_mask``, else every id of its first tensor."""
+    if isinstance(batch, dict):
+        if "attention_mask" in batch:
+            return int(batch["attention_mask"].sum())
+        first = batch.get("input_ids", next(iter(batch.values())))
+        return first.numel()
+    first = batch[0] if isinstance(batch, (tuple, list)) else batch
+    return first.numel()
+
+
+def default_loss(model, *batch):
+    """``model(**batch).loss`` for a dict batch, ``model(x, y).loss`` for an (x, y) batch."""
+    if len(batch) == 1 and isinstance(batch[0], dict):
+        return model(**batch[0]).loss
+    return model(*batch).loss
+
+
+def _labels_and_predictions(batch, output):
+    """Flattened (labels, argmax predictions) of a batch, positions labelled -100 left out."""
+    if isinstance(batch, dict):
+        labels = batch.get("labels", batch.get("targets"))
+    else:
+        labels = batch[-1]
+    if labels is None or output.logits is None:
+        raise ValueError("metrics need labels in the batch ('labels' or 'targets') and logits in the output")
+    pred = output.logits.argmax(-1)
+    keep = labels != -100
+    return labels[keep].cpu().tolist(), pred[keep].cpu().tolist()
+
+
 # -------------------------------------------------------------------------------------- trainer
 class Trainer:
-    """Train ``model`` on a token stream (``train_data``/``val_data``) or on any ``batch_fn``.
+    """Train ``model`` on a token stream, on a finite dataset, or on any ``batch_fn``.
 
-    ``batch_fn(split, generator) -> (x, y)`` replaces the default random LM windows (useful for
-    classification or instruction data); ``loss_fn(model, x, y) -> loss`` replaces
-    ``model(x, y)[1]``. ``on_eval(trainer, step, train_loss, val_loss)`` runs after each evaluation;
-    it may set ``trainer.should_stop = True`` to end :meth:`fit` there (e.g. a target loss is met).
+    Data, one of:
+
+    * ``train_data``/``val_data``: 1-D token tensors; batches are random windows (``get_batch``)
+      and training runs ``cfg.max_steps`` steps. Splits: ``"train"``, ``"val"``.
+    * ``datasets={"train": [...], "validation": [...], "test": [...]}`` with a ``collate_fn``
+      that turns a list of examples into a batch (a dict such as ``input_ids``, ``attention_mask``,
+      ``labels``, or an ``(x, y)`` pair): epochs over shuffled examples. ``cfg.epochs`` sets the
+      number of steps when given. Evaluation during training reads ``"validation"``.
+    * ``batch_fn(split, generator) -> batch``: anything else.
+
+    ``loss_fn(model, *batch) -> loss`` replaces :func:`default_loss` (``model(x, y).loss`` or
+    ``model(**batch).loss``). ``on_eval(trainer, step, train_loss, val_loss)`` runs after each
+    evaluation; it may set ``trainer.should_stop = True`` to end :meth:`fit` there.
+
+    The constructor has no hidden effects: it moves the model to the runtime's device and builds
+    the optimiser. Data parallelism is asked for (``ddp=True``, after
+    :func:`init_distributed`), compilation is a config field (``cfg.compile``), and resuming is a
+    call (:meth:`resume`); ``checkpoint_path`` is only where evaluations save the run.
     """
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, rt: Runtime | None = None, *,
                  train_data: torch.Tensor | None = None, val_data: torch.Tensor | None = None,
-                 batch_fn=None, loss_fn=None, on_eval=None, checkpoint_path=None):
+                 datasets: dict | None = None, collate_fn=None, batch_fn=None, loss_fn=None,
+                 on_eval=None, checkpoint_path=None, ddp: bool = False):
         self.rt = rt or get_runtime()
         self.cfg = cfg
-        self.rank, self.world = init_distributed(self.rt)
-        if batch_fn is None:
+        self.rank, self.world = 0, 1
+        if ddp:
+            if not (dist.is_available() and dist.is_initialized()):
+                raise RuntimeError("ddp=True needs a process group: run under torchrun and call "
+                                   "gptlib.training.init_distributed(rt) before making the Trainer")
+            self.rank, self.world = dist.get_rank(), dist.get_world_size()
+        self.datasets = None
+        self.val_split = "val"
+        sources = (train_data is not None or val_data is not None, datasets is not None, batch_fn is not None)
+        if sum(sources) != 1:
+            raise ValueError("give exactly one source of data: train_data and val_data (1-D token tensors), "
+                             "datasets (with collate_fn), or batch_fn")
+        if datasets is not None:
+            if collate_fn is None:
+                raise ValueError("datasets need a collate_fn that turns a list of examples into a batch "
+                                 "(e.g. gptlib.data.collate_classification)")
+            if "train" not in datasets or len(datasets["train"]) == 0:
+                raise ValueError(f"datasets needs a non-empty 'train' split, got splits {sorted(datasets)}")
+            self.datasets, self.collate_fn = datasets, collate_fn
+            self.val_split = "validation" if "validation" in datasets else ("val" if "val" in datasets else "train")
+            if cfg.epochs is not None:
+                cfg.max_steps = cfg.epochs * self.steps_per_epoch
+            batch_fn = self._dataset_batch
+        elif batch_fn is None:
             if train_data is None or val_data is None:
                 raise ValueError("give train_data and val_data (1-D token tensors), or a batch_fn")
             block = model.config.block_size
-            datasets = {"train": train_data, "val": val_data}
+            streams = {"train": train_data, "val": val_data}
 
             def batch_fn(split, gen):
-                return gdata.get_batch(datasets[split], block, cfg.batch_size, self.rt.device, gen)
+                if split not in streams:
+                    raise KeyError(f"no split {split!r}; this trainer has 'train' and 'val'")
+                return gdata.get_batch(streams[split], block, cfg.batch_size, self.rt.device, gen)
         self.batch_fn = batch_fn
-        self.loss_fn = loss_fn or (lambda m, x, y: m(x, y)[1])
+        self.loss_fn = loss_fn or default_loss
         self.on_eval = on_eval
         self.checkpoint_path = checkpoint_path
         self.model = model.to(self.rt.device)
@@ -179,6 +266,7 @@ class Trainer:
         self.history = History()
         # Each rank draws different batches; evaluation batches are fixed so evals are comparable.
         self.gen = torch.Generator().manual_seed(cfg.seed + self.rank)
+        self._order: list[int] = []          # finite datasets: this epoch's remaining example order
         self.net = self.model
         if self.world > 1:
             ids = [self.rt.device.index or 0] if self.rt.device.type == "cuda" else None
@@ -189,32 +277,101 @@ class Trainer:
         if cfg.compile:
             self.net = compile_model(self.net)
             self._compile_pending = self.net is not self._eager_net
-        if checkpoint_path and os.path.exists(checkpoint_path):
-            self.load(checkpoint_path)
 
     @property
     def is_main(self) -> bool:
         return self.rank == 0
 
+    # ---------------------------------------------------------------------- finite datasets
+    @property
+    def steps_per_epoch(self) -> int:
+        """Optimiser steps in one pass over the training split (finite datasets)."""
+        if self.datasets is None:
+            raise ValueError("steps_per_epoch needs finite datasets (datasets=...)")
+        per_step = self.cfg.batch_size * self.cfg.grad_accum * self.world
+        return max(1, math.ceil(len(self.datasets["train"]) / per_step))
+
+    def _dataset_batch(self, split, gen):
+        """The next training batch of a shuffled epoch (each rank takes its share of the order)."""
+        if split != "train":
+            raise KeyError("finite datasets are evaluated split by split; use evaluate(split)")
+        n = len(self.datasets["train"])
+        bs = self.cfg.batch_size
+        if len(self._order) < bs * self.world:
+            self._order += torch.randperm(n, generator=gen).tolist()
+        take, self._order = self._order[:bs * self.world], self._order[bs * self.world:]
+        mine = take[self.rank * bs:(self.rank + 1) * bs]
+        return _to_device(self.collate_fn([self.datasets["train"][i] for i in mine]), self.rt.device)
+
+    def batches(self, split: str, batch_size: int | None = None):
+        """Every example of a finite split, in order, as device batches."""
+        if self.datasets is None or split not in self.datasets:
+            known = sorted(self.datasets) if self.datasets else []
+            raise KeyError(f"no finite split {split!r}; splits: {known}")
+        data, bs = self.datasets[split], batch_size or self.cfg.batch_size
+        for i in range(0, len(data), bs):
+            yield _to_device(self.collate_fn([data[j] for j in range(i, min(i + bs, len(data)))]), self.rt.device)
+
+    def _loss(self, net, batch):
+        return self.loss_fn(net, *(batch if isinstance(batch, tuple) else (batch,)))
+
     # ---------------------------------------------------------------------------- evaluation
     @torch.no_grad()
-    def evaluate(self, iters: int | None = None) -> dict[str, float]:
-        """Mean loss over ``iters`` fixed batches of each split (averaged across DDP ranks)."""
-        iters = iters or self.cfg.eval_iters
+    def evaluate(self, split: str | None = None, *, metrics: dict | None = None,
+                 iters: int | None = None) -> dict[str, float]:
+        """Loss (and metrics) on a split.
+
+        ``evaluate()`` → ``{"train": loss, "val": loss}``: what :meth:`fit` records, each over
+        ``cfg.eval_iters`` fixed batches (finite datasets: the validation split whole, and as many
+        training batches). ``evaluate("test", metrics={"accuracy": accuracy_score})`` →
+        ``{"loss": ..., "accuracy": ...}``: a finite split read once in order (a stream split over
+        ``iters`` fixed batches); each metric is ``fn(labels, predictions)`` on the argmax
+        predictions, with scikit-learn's signature. Averaged across DDP ranks.
+        """
+        if split is None:
+            if metrics:
+                raise ValueError("metrics need a split: evaluate('validation', metrics=...)")
+            if self.datasets is None:
+                return {s: self._split_loss(s, iters)["loss"] for s in ("train", "val")}
+            train_iters = iters or self.cfg.eval_iters
+            return {"train": self._split_loss("train", train_iters, finite_cap=True)["loss"],
+                    "val": self._split_loss(self.val_split, None)["loss"]}
+        return self._split_loss(split, iters, metrics=metrics)
+
+    def _split_loss(self, split, iters, metrics=None, finite_cap=False):
         self.model.eval()
-        out = {}
-        for split in ("train", "val"):
+        total = torch.zeros((), device=self.rt.device)
+        labels, preds = [], []
+        n = 0
+        if self.datasets is not None:
+            source = self.batches(split)
+            if finite_cap:
+                source = (b for b, _ in zip(source, range(iters)))
+        else:
             gen = torch.Generator().manual_seed(10_000 + self.cfg.seed + self.rank)
-            total = torch.zeros((), device=self.rt.device)
-            for _ in range(iters):
-                x, y = self.batch_fn(split, gen)
-                with self.rt.autocast():
-                    total += self.loss_fn(self.model, x, y).float()
-            mean = total / iters
-            if self.world > 1:
-                dist.all_reduce(mean)
-                mean /= self.world
-            out[split] = float(mean)
+            source = (self.batch_fn(split, gen) for _ in range(iters or self.cfg.eval_iters))
+        for batch in source:
+            with self.rt.autocast():
+                if metrics:
+                    args = batch if isinstance(batch, tuple) else (batch,)
+                    output = self.model(**args[0]) if isinstance(args[0], dict) else self.model(*args)
+                    loss = output.loss
+                    y, p = _labels_and_predictions(batch, output)
+                    labels += y
+                    preds += p
+                else:
+                    loss = self._loss(self.model, batch)
+            total += loss.float()
+            n += 1
+        if n == 0:
+            raise ValueError(f"split {split!r} has no examples")
+        mean = total / n
+        if self.world > 1:
+            dist.all_reduce(mean)
+            mean /= self.world
+        out = {"loss": float(mean)}
+        for name, fn in (metrics or {}).items():
+            out[name] = float(fn(labels, preds))
         self.model.train()
         return out
 
@@ -229,6 +386,7 @@ class Trainer:
             return self._train_step()
         self._compile_pending = False
         batch_state = self.gen.get_state()
+        order = list(self._order)
         try:
             return self._train_step()
         except Exception as e:  # noqa: BLE001 - any compiler failure falls back to eager mode
@@ -236,6 +394,7 @@ class Trainer:
                           f"{str(e).splitlines()[0][:200] if str(e) else ''}); training without it")
             self.optimizer.zero_grad(set_to_none=True)
             self.gen.set_state(batch_state)
+            self._order = order
             self.net = self._eager_net
             return self._train_step()
 
@@ -250,13 +409,15 @@ class Trainer:
         for g in self.optimizer.param_groups:
             g["lr"] = lr
         total = None
+        tokens = 0
         for micro in range(cfg.grad_accum):
-            x, y = self.batch_fn("train", self.gen)
+            batch = self.batch_fn("train", self.gen)
+            tokens += batch_tokens(batch)
             sync = micro == cfg.grad_accum - 1
             ctx = self.net.no_sync() if (self.world > 1 and not sync) else contextlib.nullcontext()
             with ctx:
                 with self.rt.autocast():
-                    loss = self.loss_fn(self.net, x, y)
+                    loss = self._loss(self.net, batch)
                     if cfg.grad_accum > 1:
                         loss = loss / cfg.grad_accum
                 self.scaler.scale(loss).backward()
@@ -264,12 +425,12 @@ class Trainer:
             total = loss.detach().float() if total is None else total + loss.detach().float()
         if cfg.grad_clip:
             self.scaler.unscale_(self.optimizer)
-            nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], cfg.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
-        self.history.tokens_seen += cfg.batch_size * cfg.grad_accum * self.world * x.numel() // x.size(0)
+        self.history.tokens_seen += tokens * self.world
         return total
 
     def fit(self, steps: int | None = None) -> History:
@@ -332,6 +493,13 @@ class Trainer:
         """Atomically save everything needed to resume this run."""
         save_checkpoint(path, self.state_dict())
 
+    def resume(self, path) -> bool:
+        """Continue the run saved at ``path`` if that file exists; True if it did."""
+        if path and os.path.exists(path):
+            self.load(path)
+            return True
+        return False
+
     def load(self, path) -> None:
         """Resume from a checkpoint written by :meth:`save`."""
         state = load_checkpoint(path)
@@ -355,7 +523,7 @@ def compile_model(model: nn.Module) -> nn.Module:
     if not hasattr(torch, "compile"):
         warnings.warn("torch.compile needs torch >= 2.0; training without it")
         return model
-    if os.environ.get("GPTLIB_NO_COMPILE", "") not in ("", "0"):
+    if settings.no_compile():
         warnings.warn("GPTLIB_NO_COMPILE is set; training without torch.compile")
         return model
     try:

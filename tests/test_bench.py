@@ -5,25 +5,35 @@ import time
 import pytest
 import torch
 
-from gptlib import bench
+from gptlib import bench, recipes
 
 
 def test_nanogpt_preset_is_nanogpts_cpu_recipe():
-    p = bench.PRESETS["nanogpt-cpu"]
-    assert p["model"] == dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False,
-                              tie_weights=True, gelu="exact")   # nanoGPT's MLP uses nn.GELU(): exact
-    t = p["train"]
+    model, t, precision = recipes.spec("nanogpt-cpu", "cpu")
+    assert model == dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False,
+                         tie_weights=True, gelu="exact")   # nanoGPT's MLP uses nn.GELU(): exact
     assert (t["batch_size"], t["lr"], t["min_lr"], t["warmup_steps"], t["max_steps"]) == (12, 1e-3, 1e-4, 100, 2000)
     assert (t["beta1"], t["beta2"], t["weight_decay"], t["grad_clip"]) == (0.9, 0.99, 0.1, 1.0)
     assert (t["eval_interval"], t["eval_iters"]) == (250, 20)
-    assert p["precision"] == "bf16-if-native"      # a lever of the loop; --precision fp32 for nanoGPT's
-    assert bench.PRESETS["gpu"] is bench.PRESETS["shakespeare-gpu"]
-    assert bench.PRESETS["gpu"]["train"]["compile"] is True
+    assert precision == "bf16-if-native"      # a lever of the loop; --precision fp32 for nanoGPT's
+    assert recipes.get_recipe("gpu") is recipes.get_recipe("shakespeare-gpu")
+    assert recipes.spec("gpu", "gpu")[1]["compile"] is True
+    assert set(bench.PRESETS) <= set(recipes.RECIPES) | set(recipes.ALIASES)
+
+
+def test_zoo_gpu_profile_is_the_gpu_preset():
+    """One registry: the book's shared Shakespeare model on a GPU is nanoGPT's GPU recipe exactly."""
+    assert recipes.spec("shakespeare-char", "gpu")[:2] == recipes.spec("shakespeare-gpu", "any")[:2]
 
 
 def test_mfu_arithmetic():
     assert bench.mfu(1000.0, 6e6, 6e9) == pytest.approx(1.0)
-    assert bench.mfu(24_000, 5_168_640, 195e9) == pytest.approx(24_000 * 5_168_640 / 195e9)
+    # Worked by hand: GPT-2 small's 6N = 6 x 124e6 = 7.44e8 FLOPs per token; at 100,000 tokens/s
+    # that is 7.44e13 FLOP/s, which is 23.85% of an A100's 312 TFLOP/s bf16 peak.
+    assert bench.mfu(100_000, 7.44e8, 312e12) == pytest.approx(0.23846, abs=1e-5)
+    # Twice the throughput at the same peak is twice the utilisation; twice the peak, half of it.
+    assert bench.mfu(2_000, 5e6, 1e11) == pytest.approx(2 * bench.mfu(1_000, 5e6, 1e11))
+    assert bench.mfu(1_000, 5e6, 2e11) == pytest.approx(bench.mfu(1_000, 5e6, 1e11) / 2)
 
 
 def test_parse_overrides_types_and_errors():
@@ -37,13 +47,15 @@ def test_parse_overrides_types_and_errors():
 
 
 def test_precision_spec(monkeypatch):
+    import gptlib.runtime
     cpu = torch.device("cpu")
-    monkeypatch.setattr(bench, "cpu_has_bf16_units", lambda: True)
-    assert bench.resolve_bench_precision("bf16-if-native", cpu) == "bf16"
-    monkeypatch.setattr(bench, "cpu_has_bf16_units", lambda: False)
-    assert bench.resolve_bench_precision("bf16-if-native", cpu) == "fp32"
-    assert bench.resolve_bench_precision("fp16", cpu) == "fp16"
-    assert bench.resolve_bench_precision(None, cpu) is None
+    monkeypatch.setattr(gptlib.runtime, "cpu_has_bf16_units", lambda: True)
+    assert recipes.training_precision("bf16-if-native", cpu) == "bf16"
+    monkeypatch.setattr(gptlib.runtime, "cpu_has_bf16_units", lambda: False)
+    assert recipes.training_precision("bf16-if-native", cpu) == "fp32"
+    assert recipes.training_precision("bf16-if-native", torch.device("cuda")) == "auto"
+    assert recipes.training_precision("fp16", cpu) == "fp16"
+    assert recipes.training_precision(None, cpu) is None
 
 
 def test_seconds_since_process_start():
@@ -53,8 +65,39 @@ def test_seconds_since_process_start():
     assert 0 <= a < 24 * 3600 and b >= a
 
 
-def test_matmul_peak_is_positive():
-    assert bench.measure_matmul_peak(torch.device("cpu"), torch.float32, seconds=0.01, sizes=(64,)) > 0
+def timed_matmul_flops(n: int, seconds: float) -> float:
+    """FLOP/s of an n x n fp32 matmul, timed here independently of gptlib.bench: the best of
+    rounds of about 2 GFLOP each over ``seconds`` (rounds as long as the bench's, so that a busy
+    machine disturbs both measurements alike)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    reps = max(1, int(2e9 / (2 * n ** 3)))
+    best, deadline = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline or best == 0.0:
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        best = max(best, 2 * n ** 3 * reps / (time.perf_counter() - t0))
+    return best
+
+
+def test_matmul_peak_matches_a_timed_matmul():
+    n = 128
+    # Same operation, same machine, both best-of over the same time: within 1.5x of each other (a
+    # wrong FLOP count, such as n^3 without the 2, a wrong time unit or a zero is outside it). One
+    # thread, so that OpenMP threads spinning on a shared machine cannot slow one side alone; a
+    # busy machine can still disturb one pair of measurements, so a pair is retaken up to 3 times.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for _ in range(3):
+            ours = timed_matmul_flops(n, seconds=0.2)
+            peak = bench.measure_matmul_peak(torch.device("cpu"), torch.float32, seconds=0.2, sizes=(n,))
+            if ours / 1.5 < peak < ours * 1.5:
+                break
+    finally:
+        torch.set_num_threads(threads)
+    assert ours / 1.5 < peak < ours * 1.5, f"measured peak {peak / 1e9:.2f} GFLOP/s, timed {ours / 1e9:.2f} GFLOP/s"
 
 
 @pytest.mark.parametrize("reference", [False, True])

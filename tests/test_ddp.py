@@ -7,7 +7,7 @@ import torch.multiprocessing as mp
 
 from gptlib.model import GPT, GPTConfig
 from gptlib.runtime import get_runtime
-from gptlib.training import TrainConfig, Trainer
+from gptlib.training import TrainConfig, Trainer, init_distributed
 
 CFG = dict(vocab_size=20, block_size=8, n_layer=2, n_head=2, n_embd=16)
 TCFG = dict(max_steps=3, batch_size=4, lr=1e-2, warmup_steps=0, eval_interval=0, eval_iters=1,
@@ -24,7 +24,10 @@ def run(rank: int, world: int, out: str | None = None):
     def batch_fn(split, gen):
         b = BATCH[next(steps) % 3, rank * per:(rank + 1) * per]
         return b[:, :-1], b[:, 1:]
-    t = Trainer(model, TrainConfig(**{**TCFG, "batch_size": per}), get_runtime("smoke", "cpu"), batch_fn=batch_fn)
+    rt = get_runtime("smoke", "cpu")
+    if world > 1:
+        init_distributed(rt)
+    t = Trainer(model, TrainConfig(**{**TCFG, "batch_size": per}), rt, batch_fn=batch_fn, ddp=world > 1)
     for _ in range(3):
         t.train_step()
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}

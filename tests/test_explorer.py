@@ -264,11 +264,21 @@ def test_interactive_is_static_outside_a_live_front_end(model, tok):
     assert isinstance(interactive(model, tok, TEXT), AttentionExplorer)
 
 
-def test_interactive_widget_reruns_the_model(model, tok):
+def test_interactive_widget_reruns_the_model(model, tok, capsys):
     import ipywidgets as widgets
-    box = interactive(model, tok, TEXT, live=True)
-    text, out = box.children
-    assert isinstance(text, widgets.Text) and isinstance(out, widgets.Output)
-    assert text.value == TEXT
-    text.value = "not to be"                      # what pressing Enter in the box does
-    text.value = TEXT * 3                         # too long: the model's error, not a crash
+    seen = []                                     # the token ids of every forward pass
+    hook = model.register_forward_hook(lambda module, args, output: seen.append(args[0].flatten().tolist()))
+    try:
+        box = interactive(model, tok, TEXT, live=True)
+        text, out = box.children
+        assert isinstance(text, widgets.Text) and isinstance(out, widgets.Output)
+        assert text.value == TEXT
+        assert seen == [tok.encode(TEXT)]         # the first explorer ran the model once
+        text.value = "not to be"                  # what pressing Enter in the box does
+        assert seen == [tok.encode(TEXT), tok.encode("not to be")], "the new text did not reach the model"
+        capsys.readouterr()
+        text.value = TEXT * 3                     # too long: the model's error, not a crash
+        assert len(seen) == 2                     # refused before the forward pass, and said why
+        assert "block_size=64" in capsys.readouterr().out
+    finally:
+        hook.remove()

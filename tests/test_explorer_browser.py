@@ -7,6 +7,7 @@ of each shaded token, the tooltip of a heatmap cell) to compare with the model's
 The page must not make a single network request.
 
 Needs Debian's chromium at /usr/bin/chromium (CI installs it; never `playwright install`).
+Without it the tests skip, unless GPTLIB_REQUIRE_BROWSER=1 (set by .ci/run): then they fail.
 """
 import os
 import re
@@ -19,12 +20,11 @@ from gptlib import GPT, CharTokenizer, GPTConfig, TrainConfig, Trainer, get_runt
 from gptlib.explorer import LEVELS, AttentionSnapshots, html_page, show_attention
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                       reason=f"needs Chromium at {CHROMIUM} (apt install chromium)"),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
+pytestmark = [pytest.mark.browser]
+try:
+    from playwright import sync_api
+except ImportError:
+    sync_api = None
 
 # Offline and quiet: no GPU, no background services, and every host name fails to resolve.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -74,6 +74,25 @@ def page_file(trained, tmp_path_factory):
     path = tmp_path_factory.mktemp("explorer") / "two_explorers.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def missing_browser():
+    """Why the browser tests cannot run here, or None when they can."""
+    if sync_api is None:
+        return "needs the playwright Python package (pip install -r requirements-dev.txt)"
+    if not os.path.exists(CHROMIUM):
+        return f"needs Chromium at {CHROMIUM} (apt install chromium)"
+    return None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def needs_browser(require_browser):
+    """Skip every test here without a browser (before training the model), or fail under CI."""
+    why = missing_browser()
+    if why and require_browser:
+        pytest.fail(f"GPTLIB_REQUIRE_BROWSER is set but the browser tests cannot run: {why}", pytrace=False)
+    if why:
+        pytest.skip(why)
 
 
 @pytest.fixture(scope="module")

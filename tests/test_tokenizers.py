@@ -1,5 +1,8 @@
 """Tokenizers round-trip, work offline, and match published encodings."""
+import socket
+
 import pytest
+import tiktoken.registry
 
 from gptlib.tokenizers import BPETokenizer, CharTokenizer, CompactVocab, from_dict
 
@@ -14,9 +17,22 @@ def test_char_round_trip_and_unknown_character():
         tok.encode("hello!")
 
 
+def block_network(monkeypatch):
+    """Any attempt to open a connection raises, so a test passes only if it needs no network."""
+    def refuse(*args, **kwargs):
+        raise OSError("this test must not touch the network")
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
 @pytest.mark.parametrize("name", ["gpt2", "cl100k_base"])
 def test_bpe_round_trip_offline(name, monkeypatch):
     monkeypatch.setenv("GPTLIB_OFFLINE", "1")
+    block_network(monkeypatch)
+    monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})   # load the files afresh, not from memory
+    with pytest.raises(OSError, match="must not touch the network"):
+        socket.create_connection(("example.com", 80))          # the block is in place
     tok = BPETokenizer(name)
     for s in SAMPLES:
         assert tok.decode(tok.encode(s)) == s

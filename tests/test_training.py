@@ -81,7 +81,7 @@ def test_reduced_precision_paths_run_on_cpu(precision):
     t = make_trainer(rt, max_steps=40)
     assert t.scaler.is_enabled() == (precision == "fp16")
     with rt.autocast():
-        logits, _ = t.model(torch.zeros(1, 4, dtype=torch.long))
+        logits = t.model(torch.zeros(1, 4, dtype=torch.long)).logits
     assert logits.dtype == rt.dtype, "autocast did not run the matmuls in reduced precision"
     before = t.evaluate()["val"]
     hist = t.fit()
@@ -128,7 +128,81 @@ def test_trainer_resumes_from_checkpoint_path(tmp_path):
     assert load_checkpoint(path)["step"] == 10
     again = Trainer(GPT(GPTConfig(**CFG, dropout=0.1)), t.cfg, t.rt, train_data=stream()[:1800],
                     val_data=stream()[1800:], checkpoint_path=path)
-    assert again.step == 10
+    assert again.step == 0, "the constructor must not resume behind the caller's back"
+    assert again.resume(path) and again.step == 10
+    assert not again.resume(tmp_path / "missing.pt")
+
+
+def test_constructor_has_no_hidden_effects():
+    import torch.distributed as dist
+    t = make_trainer(max_steps=3)
+    assert not dist.is_initialized() and t.world == 1 and not t.compiled
+    with pytest.raises(RuntimeError, match="init_distributed"):
+        Trainer(GPT(GPTConfig(**CFG)), TrainConfig(progress=False), get_runtime("smoke", "cpu"),
+                train_data=stream()[:1800], val_data=stream()[1800:], ddp=True)
+
+
+def _toy_classification(n=64):
+    """Label = whether token 3 occurs in the sequence; lengths vary, so batches are padded."""
+    g = torch.Generator().manual_seed(0)
+    out = []
+    for i in range(n):
+        length = int(torch.randint(3, 9, (1,), generator=g))
+        ids = torch.randint(4, 20, (length,), generator=g)
+        if i % 2:
+            ids[int(torch.randint(0, length, (1,), generator=g))] = 3
+        out.append((ids.tolist(), i % 2))
+    return out
+
+
+def _collate(batch):
+    T = max(len(ids) for ids, _ in batch)
+    x = torch.zeros(len(batch), T, dtype=torch.long)
+    m = torch.zeros(len(batch), T, dtype=torch.long)
+    for r, (ids, _) in enumerate(batch):
+        x[r, :len(ids)] = torch.tensor(ids)
+        m[r, :len(ids)] = 1
+    return {"input_ids": x, "attention_mask": m, "labels": torch.tensor([y for _, y in batch])}
+
+
+def test_epochs_over_a_finite_dataset_with_metrics():
+    from sklearn.metrics import accuracy_score
+    from gptlib.heads import SequenceClassifier
+    data = _toy_classification(96)
+    splits = {"train": data[:64], "validation": data[64:80], "test": data[80:]}
+    torch.manual_seed(0)
+    clf = SequenceClassifier(GPT(GPTConfig(**CFG)), 2)
+    cfg = TrainConfig(epochs=8, batch_size=16, lr=3e-3, warmup_steps=2, eval_interval=8, progress=False,
+                      log_interval=1)
+    t = Trainer(clf, cfg, get_runtime("smoke", "cpu"), datasets=splits, collate_fn=_collate)
+    assert t.steps_per_epoch == 4 and cfg.max_steps == 32
+    before = t.evaluate("test", metrics={"accuracy": accuracy_score})
+    hist = t.fit()
+    after = t.evaluate("test", metrics={"accuracy": accuracy_score})
+    assert set(after) == {"loss", "accuracy"} and after["loss"] < before["loss"]
+    assert hist.eval_steps == [8, 16, 24, 32] and len(hist.eval_val) == 4
+    # tokens counted from the batches' masks: every real token of 8 epochs of the training split
+    assert hist.tokens_seen == 8 * sum(len(ids) for ids, _ in splits["train"])
+    # the metric is computed on the predictions, checked here independently
+    preds = []
+    with torch.no_grad():
+        for b in t.batches("test"):
+            preds += clf(**b).logits.argmax(-1).tolist()
+    assert after["accuracy"] == accuracy_score([y for _, y in splits["test"]], preds)
+    with pytest.raises(KeyError, match="no finite split 'dev'"):
+        t.evaluate("dev")
+    with pytest.raises(ValueError, match="exactly one source of data"):
+        Trainer(clf, cfg, get_runtime("smoke", "cpu"), datasets=splits, collate_fn=_collate,
+                batch_fn=lambda s, g: None)
+    with pytest.raises(ValueError, match="collate_fn"):
+        Trainer(clf, cfg, get_runtime("smoke", "cpu"), datasets=splits)
+
+
+def test_tokens_seen_counts_the_batch_not_the_config():
+    t = make_trainer(max_steps=3)
+    t.fit()
+    x, _ = t.batch_fn("train", torch.Generator())
+    assert t.history.tokens_seen == 3 * x.numel()
 
 
 def test_corrupt_checkpoint_says_what_to_do(tmp_path):
