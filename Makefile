@@ -27,7 +27,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # cost ~30% on a bf16 CPU step (each small operation has to wake them).
 test-lib test-chapters: export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: book test test-lib test-chapters bench clean setup gpu-check
+.PHONY: book test test-lib test-chapters bench clean setup gpu-check student
 
 setup: $(STAMP)
 
@@ -88,3 +88,8 @@ gpu-check: $(STAMP)
 
 clean:
 	rm -rf _build .cache
+
+# Student edition: every chapter of _toc.yml without its solutions (starters kept, outputs
+# cleared) in _build/student, zipped to _build/student.zip (tools/make_student.py).
+student: $(STAMP)
+	$(BIN)/python tools/make_student.py --out _build/student --zip _build/student.zip

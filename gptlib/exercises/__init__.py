@@ -70,7 +70,9 @@ def check(label: str, fn: Callable, *args, **kwargs) -> str:
 
 
 def attempt(label: str, fn: Callable, *args, **kwargs) -> bool:
-    """Like :func:`check`, but never raises: prints the verdict (for starter cells). True if right."""
+    """Like :func:`check`, but never raises for the student's mistakes: prints the verdict (for
+    starter cells). True if right. An unknown label is the author's mistake and still raises."""
+    _get(label)
     try:
         check(label, fn, *args, **kwargs)
         return True
