@@ -23,6 +23,26 @@ CHAPTERS = [f for f in toc_files() if f.startswith("chapters/")]
 BIB_KEYS = set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "references.bib").read_text(), re.M))
 
 
+def glue_all_names(nb):
+    """Names glued with gptlib.notebook.glue_all(name=value, ...) in the notebook's code cells."""
+    import ast
+    names = set()
+    for c in nb.cells:
+        if c.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(c.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
+                if name == "glue_all":
+                    names |= {k.arg for k in node.keywords if k.arg}
+    return names
+
+
 def test_toc_files_exist():
     for f in toc_files():
         assert (ROOT / f"{f}.ipynb").exists() or (ROOT / f"{f}.md").exists(), f"{f} is in _toc.yml but missing"
@@ -54,6 +74,33 @@ def test_chapter_conventions(chapter):
     assert keys, "a chapter cites its sources"
     assert keys <= BIB_KEYS, f"citations missing from references.bib: {keys - BIB_KEYS}"
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    glued = set(re.findall(r"glue\(\s*[\"']([^\"']+)", code))
+    glued = set(re.findall(r"glue\(\s*[\"']([^\"']+)", code)) | glue_all_names(nb)
     used = set(re.findall(r"\{glue(?::\w+)?\}`([^`]+)`", md))
     assert used <= glued, f"prose uses numbers never glued: {used - glued}"
+
+
+MAX_CODE_LINE = 90   # about what a code cell shows on the web page before it scrolls sideways
+# Chapters whose code is not wrapped to the page yet (issue 17, in progress). For these the test
+# checks the opposite, so that the list can only shrink: once one fits, remove it from here.
+NOT_YET_WRAPPED = {"chapters/08_pretraining"}
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_code_lines_fit_the_page(chapter):
+    """No code line longer than MAX_CODE_LINE characters, so code reads without scrolling.
+
+    The generated setup cell (tools/setup_cell.py, checked by its own test) is left out."""
+    path = ROOT / f"{chapter}.ipynb"
+    if not path.exists():
+        pytest.fail(f"{path} missing")
+    nb = nbformat.read(path, as_version=4)
+    too_long = [f"cell {i}, line {j}: {len(line)} characters: {line[:60]}..."
+                for i, c in enumerate(nb.cells)
+                if c.cell_type == "code" and "setup" not in c.metadata.get("tags", [])
+                for j, line in enumerate(c.source.splitlines(), start=1)
+                if len(line) > MAX_CODE_LINE]
+    if chapter in NOT_YET_WRAPPED:
+        assert too_long, f"{chapter} fits the page now: remove it from NOT_YET_WRAPPED"
+        return
+    assert not too_long, (f"{len(too_long)} code lines over {MAX_CODE_LINE} characters:\n"
+                          + "\n".join(too_long[:20]))
