@@ -235,9 +235,9 @@ class AttentionExplorer:
         return html_page(self, title=self.title)
 
     def save(self, path) -> None:
-        """Write :meth:`to_html` to ``path`` (open it in any browser, offline)."""
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(self.to_html())
+        """Write :meth:`to_html` to ``path`` atomically (open it in any browser, offline)."""
+        from .atomic import write_text
+        write_text(path, self.to_html())
 
     def __repr__(self) -> str:
         steps = f", {len(self.steps)} steps" if self.steps else ""
