@@ -38,11 +38,11 @@ def glue(name: str, value, display: bool = False):
     return value
 
 
-def glue_all(**values):
-    """``glue(name, value)`` for every keyword; returns the dict, e.g. to print it."""
+def glue_all(**values) -> None:
+    """``glue(name, value)`` for every keyword. Returns nothing, so that a cell ending with it
+    shows no stray value."""
     for name, value in values.items():
         glue(name, value)
-    return values
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")

@@ -21,9 +21,12 @@ def test_table_from_tuples_with_columns():
     assert repr(t).splitlines()[-1].split() == ["b", "2"]
 
 
-def test_glue_all_returns_values():
-    from gptlib.notebook import glue_all
-    assert glue_all(a="1.0", b=2) == {"a": "1.0", "b": 2}
+def test_glue_all_glues_each_value_and_shows_nothing(monkeypatch):
+    import gptlib.notebook as nb
+    seen = {}
+    monkeypatch.setattr(nb, "glue", lambda name, value: seen.update({name: value}))
+    assert nb.glue_all(a="1.0", b=2) is None          # a cell ending with it prints nothing
+    assert seen == {"a": "1.0", "b": 2}
 
 
 def test_sci_and_relation():

@@ -60,6 +60,7 @@ class Canvas:
     def __init__(self, width: int, height: int, title: str):
         self.w, self.h, self.title = width, height, title
         self.items: list[str] = []
+        self.marker = "arrow"      # render_all() makes it unique per diagram (inline SVGs share ids)
 
     # ------------------------------------------------------------------ primitives
     def text(self, x, y, s, size=13, anchor="middle", color=INK, weight="normal",
@@ -78,7 +79,7 @@ class Canvas:
     def line(self, points, arrow=True, color=INK, width=1.4, dash=None):
         pts = " ".join(f"{x:g},{y:g}" for x, y in points)
         d = f' stroke-dasharray="{dash}"' if dash else ""
-        m = ' marker-end="url(#arrow)"' if arrow else ""
+        m = ' marker-end="url(#@ARROW@)"' if arrow else ""
         self.items.append(f'<polyline points="{pts}" fill="none" stroke="{color}" '
                           f'stroke-width="{width}"{d}{m}/>')
 
@@ -101,14 +102,15 @@ class Canvas:
     def svg(self) -> str:
         head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.w}" height="{self.h}" '
                 f'viewBox="0 0 {self.w} {self.h}" role="img" aria-label="{escape(self.title)}">')
-        defs = ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        defs = (f'<defs><marker id="{self.marker}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
                 f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
                 f'fill="{INK}"/></marker></defs>')
         card = (f'<rect x="1" y="1" width="{self.w - 2}" height="{self.h - 2}" rx="12" '
                 f'fill="{CARD}" stroke="{EDGE}" stroke-width="1"/>')
         title = f"<title>{escape(self.title)}</title>"
         # no blank lines, one element per line: diff-friendly, and valid inline in Markdown
-        return "\n".join([head, title, defs, card, *self.items, "</svg>"]) + "\n"
+        items = [i.replace("@ARROW@", self.marker) for i in self.items]
+        return "\n".join([head, title, defs, card, *items, "</svg>"]) + "\n"
 
 
 # ---------------------------------------------------------------------------- the diagrams
@@ -384,7 +386,12 @@ DIAGRAMS = {
 
 
 def render_all() -> dict[str, str]:
-    return {name: draw().svg() for name, draw in DIAGRAMS.items()}
+    svgs = {}
+    for name, draw in DIAGRAMS.items():
+        canvas = draw()
+        canvas.marker = f"arrow-{name.replace('_', '-')}"
+        svgs[name] = canvas.svg()
+    return svgs
 
 
 def main(argv: list[str]) -> int:
