@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gptlib import exercises
-from gptlib.exercises import ExerciseError
+from gptlib.exercises import ExerciseError, ch10
 
 
 # ------------------------------------------------------------------------ ex1: prompt mask
@@ -89,13 +89,8 @@ def test_ex2_rejects_an_in_place_change():
 
 
 # -------------------------------------------------------------- ex3: strictly well-formed
-def strict_ok(text, finish_reason, instruction):
-    answer = text.strip()
-    w = re.findall(r"[a-z0-9]+", answer.lower())
-    trigrams = Counter(zip(w, w[1:], w[2:]))
-    return (bool(answer) and finish_reason in ("eos", "stop")
-            and instruction.strip().lower() not in answer.lower()
-            and "<unk>" not in answer and all(c == 1 for c in trigrams.values()))
+# The check's own reference (the chapter's solution cell runs through the same check under nbval).
+strict_ok = ch10._strict_reference
 
 
 def strict_no_trigram_rule(text, finish_reason, instruction):
