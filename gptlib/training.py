@@ -29,6 +29,32 @@ from .checkpoints import load_checkpoint, save_checkpoint
 from .runtime import Runtime, get_runtime
 
 
+# ---------------------------------------------------------------- process-wide FLOPs tally
+# Every Trainer step adds 6·N·tokens (N: the model's parameters, tied ones counted once; tokens:
+# this step's training tokens over all ranks), the usual estimate of a training step's work that
+# leaves attention's 4·L·T·C term out. tools/run_chapter.py records it per cell and per chapter,
+# so the course guide can estimate GPU times from the work a chapter did (tools/chapter_times.py).
+_FLOPS_TALLY = {"flops": 0.0, "tokens": 0, "steps": 0}
+
+
+def _count_training_flops(model: nn.Module, tokens: int) -> None:
+    n = sum(p.numel() for p in model.parameters())
+    _FLOPS_TALLY["flops"] += 6.0 * n * tokens
+    _FLOPS_TALLY["tokens"] += int(tokens)
+    _FLOPS_TALLY["steps"] += 1
+
+
+def training_flops() -> dict:
+    """What every Trainer in this process has trained so far: ``{"flops": 6·N·tokens summed over
+    steps, "tokens": ..., "steps": ...}`` (a copy)."""
+    return dict(_FLOPS_TALLY)
+
+
+def reset_training_flops() -> None:
+    """Set the process-wide tally of :func:`training_flops` back to zero."""
+    _FLOPS_TALLY.update(flops=0.0, tokens=0, steps=0)
+
+
 @dataclass
 class TrainConfig:
     max_steps: int = 1000
@@ -431,6 +457,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
         self.history.tokens_seen += tokens * self.world
+        _count_training_flops(self.model, tokens * self.world)
         return total
 
     def fit(self, steps: int | None = None) -> History:

@@ -21,6 +21,9 @@ What it does, cell by cell, as a Jupyter kernel would:
   tail of what it printed; the JSON is rewritten after every cell, so a run killed by ``timeout``
   still leaves its progress (status ``timeout`` on SIGTERM);
 * ``OUT/<chapter>.executed.ipynb`` gets the notebook with those outputs (text and figures);
+* the JSON also records the training FLOPs (``gptlib.training.training_flops()``: 6·N·tokens of
+  every Trainer step) per cell (``train_flops``) and in all, and the machine (CPU model, cores, the
+  load average at the start and the end, the date), for ``tools/chapter_times.py``;
 * on the first failing cell it prints that cell's index and source and the traceback, writes the
   JSON (``status: error``, ``failed_cell``) and exits with status 1.
 
@@ -154,6 +157,32 @@ def _jsonable(v):
         except Exception:  # noqa: BLE001 - not a scalar
             pass
     return {"type": type(v).__name__, "repr": repr(v)[:1000]}
+
+
+def _loadavg():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
+
+
+def machine_info() -> dict:
+    """CPU model, core count, load average and date of this run (for tools/chapter_times.py)."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {"cpu": model, "cores": os.cpu_count(), "usable_cores": usable,
+            "threads": os.environ.get("OMP_NUM_THREADS"), "platform": platform.platform(),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "loadavg_start": _loadavg()}
 
 
 class DisplayHandle:
@@ -329,8 +358,17 @@ class ChapterRunner:
                     mod.glue = self.recording_glue
 
     # ------------------------------------------------------------------------------ output
+    @staticmethod
+    def _train_flops() -> float | None:
+        tr = sys.modules.get("gptlib.training")
+        tally = getattr(tr, "training_flops", None)
+        return float(tally()["flops"]) if callable(tally) else None
+
     def write_json(self, status: str, failed=None):
         glue = {c["name"]: c["value"] for c in self.glue_calls}
+        flops = self._train_flops()
+        if flops is not None and self._flops0 is not None:
+            flops -= self._flops0
         rt = self.namespace.get("rt") if hasattr(self, "namespace") else None
         torch = sys.modules.get("torch")
         self.result = {
@@ -344,6 +382,7 @@ class ChapterRunner:
             "cells": self.cells, "glue": glue,
             "glue_cells": {c["name"]: c["cell"] for c in self.glue_calls},
             "figures": self.saved, "failed_cell": failed,
+            "train_flops": flops, "machine": {**self.machine, "loadavg_end": _loadavg()},
         }
         self.json_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.json_path.with_name(self.json_path.name + ".part")
@@ -366,6 +405,8 @@ class ChapterRunner:
     # ------------------------------------------------------------------------------- main
     def run(self) -> int:
         self.t0 = time.perf_counter()
+        self.machine = machine_info()
+        self._flops0 = None
         try:
             self.nb = json.loads(self.notebook.read_text(encoding="utf-8"))
             cells = self.nb["cells"]
@@ -374,6 +415,7 @@ class ChapterRunner:
             return 2
         self.out.mkdir(parents=True, exist_ok=True)
         self.install_stubs()
+        self._flops0 = self._train_flops()
         main = types.ModuleType("__main__")
         main.__dict__.update(__builtins__=builtins, display=self.display, get_ipython=lambda: None)
         self.namespace = main.__dict__
@@ -405,6 +447,7 @@ class ChapterRunner:
                     rec["status"] = "skipped"
                     continue
                 n_glue = len(self.glue_calls)
+                flops_before = self._train_flops()
                 t0 = time.perf_counter()
                 try:
                     self.exec_cell(code, index)
@@ -435,6 +478,9 @@ class ChapterRunner:
                 finally:
                     self.patch_glue()
                     rec["glued"] = [c["name"] for c in self.glue_calls[n_glue:]]
+                    flops_after = self._train_flops()
+                    if flops_after is not None:
+                        rec["train_flops"] = flops_after - (flops_before or 0.0)
                     self._collect(out, err, rec)
                     self.write_json("running" if status == "ok" else status, failed)
         finally:
