@@ -72,8 +72,10 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha (the soft term's weight) must lie in [0, 1], got {alpha!r}")
     K = student_logits.size(-1)
-    s = student_logits.float().reshape(-1, K)                     # (N, K)
-    t = teacher_logits.detach().float().reshape(-1, K)
+    # float32 at least (bf16 / fp16 logits are upcast); float64 stays float64
+    dt = torch.float64 if student_logits.dtype == torch.float64 else torch.float32
+    s = student_logits.to(dt).reshape(-1, K)                      # (N, K)
+    t = teacher_logits.detach().to(dt).reshape(-1, K)
     keep = None
     if labels is not None:
         if not isinstance(labels, torch.Tensor) or labels.shape != student_logits.shape[:-1]:
