@@ -137,3 +137,33 @@ def instruction_splits(seed: int = 0) -> dict[str, list[dict]]:
     cut = {"train": order[:n_train], "validation": order[n_train:len(rows) - n_test],
            "test": order[len(rows) - n_test:]}
     return {split: [rows[i] for i in ids] for split, ids in cut.items()}
+
+
+def leave_last_out(interactions, min_items: int = 3) -> dict[str, dict]:
+    """Each user's items in time order; the last one held out for test, the one before it for
+    validation (the leave-one-out protocol of sequential recommendation).
+
+    ``interactions``: ``(user, item, ..., timestamp)`` tuples, the timestamp last, in any order
+    (``load_movietweetings()[0]`` is one). Each user's rows are sorted by time; same-time ties keep
+    the input order. Users with fewer than ``min_items`` (at least 3) interactions are left out.
+    Returns ``{"train": {user: [items but the last two]}, "validation": {user: item},
+    "test": {user: item}}`` with the users in ascending order.
+    """
+    if isinstance(min_items, bool) or not isinstance(min_items, int) or min_items < 3:
+        raise ValueError(f"min_items must be an int >= 3 (one item to train on, one to validate, "
+                         f"one to test), got {min_items!r}")
+    by_user: dict = {}
+    for row in interactions:
+        if len(row) < 3:
+            raise ValueError(f"each interaction must be (user, item, ..., timestamp), got {row!r}")
+        by_user.setdefault(row[0], []).append((row[-1], row[1]))
+    out = {"train": {}, "validation": {}, "test": {}}
+    for user in sorted(by_user):
+        rows = sorted(by_user[user], key=lambda r: r[0])    # stable: ties keep input order
+        if len(rows) < min_items:
+            continue
+        items = [item for _, item in rows]
+        out["train"][user] = items[:-2]
+        out["validation"][user] = items[-2]
+        out["test"][user] = items[-1]
+    return out
