@@ -22,6 +22,7 @@ Modules, in book order (where a new thing belongs):
     distillation knowledge-distillation loss and speculative decoding
     metrics      task metrics from the ecosystem's libraries (scikit-learn, sacrebleu, seqeval,
                  rouge-score), SQuAD EM/F1, bits per byte, diversity and ranking metrics
+    compute      training compute (6·N·D), published accelerator peaks, time and cost of a run
     checkpoints  atomic, code-free checkpoints and "load what the book trained, else train it"
     atomic       the one helper for writing files atomically (temp file, then rename)
     explorer     the interactive attention explorer (self-contained HTML)
