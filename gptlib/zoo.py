@@ -100,9 +100,18 @@ def prepare(name: str, rt: Runtime) -> Prepared:
         tcfg.compile = False
     train_rt = training_runtime(name, rt)
     key = {"name": name, "data": recipe["data"], "data_used": desc, "tokenizer": recipe["tokenizer"],
-           "model": mcfg.to_dict(), "train": tcfg.to_dict(), "precision": train_rt.precision,
-           "device": rt.device.type}
+           "model": _non_default(mcfg, GPTConfig(vocab_size=mcfg.vocab_size)),
+           "train": _non_default(tcfg, TrainConfig(), ignore=("progress", "log_interval")),
+           "precision": train_rt.precision, "device": rt.device.type}
     return Prepared(name, key, mcfg, tcfg, train_rt, tok, train_ids, val_ids, desc)
+
+
+def _non_default(cfg, default, ignore=()) -> dict:
+    """The fields of ``cfg`` that differ from ``default``: a checkpoint's key names only what was
+    chosen, so that a new config field (with a default that keeps the old behaviour) does not
+    re-key, and so retrain, every checkpoint; fields that do not change the weights are left out."""
+    base = default.to_dict()
+    return {k: v for k, v in cfg.to_dict().items() if k not in ignore and v != base.get(k, object())}
 
 
 def recipe_for(name: str, rt: Runtime) -> tuple[dict, GPTConfig, TrainConfig]:
