@@ -133,3 +133,27 @@ def test_logit_processors():
     model = GPT(GPTConfig(vocab_size=30, block_size=16, n_layer=1, n_head=1, n_embd=8))
     g = generate_batch(model, [[1, 2], [3]], 6, processors=[AllowedTokens([7, 9])])
     assert all(set(r.ids) <= {7, 9} for r in g)
+
+
+def test_from_context_keeps_only_context_tokens_and_extra():
+    from gptlib.generation import FromContext
+    ids = torch.tensor([[0, 0, 3, 5], [2, 2, 2, 7]])
+    mask = torch.tensor([[0, 0, 1, 1], [1, 1, 1, 1]])       # row 0: left padding with id 0
+    logits = torch.zeros(2, 9)
+    out = FromContext(extra=[8])(ids, mask, logits)
+    allowed = torch.isfinite(out)
+    assert allowed[0].nonzero().flatten().tolist() == [3, 5, 8]     # padding id 0 not allowed
+    assert allowed[1].nonzero().flatten().tolist() == [2, 7, 8]
+    with pytest.raises(ValueError, match="extra ids"):
+        FromContext(extra=[9])(ids, mask, logits)
+
+
+def test_from_context_in_generate_batch_copies_only_prompt_tokens():
+    from gptlib.generation import FromContext
+    torch.manual_seed(0)
+    tiny_model = GPT(GPTConfig(vocab_size=30, block_size=16, n_layer=1, n_head=2, n_embd=16))
+    prompts = [[4, 5, 6], [7, 8]]
+    outs = generate_batch(tiny_model, prompts, 6, temperature=1.0, processors=[FromContext()],
+                          generator=torch.Generator().manual_seed(0))
+    for p, o in zip(prompts, outs):
+        assert set(o.ids) <= set(p)
