@@ -96,6 +96,23 @@ class AllowedTokens:
         return logits + keep
 
 
+class FromContext:
+    """Only tokens already in the row's context (its prompt and what it has generated), plus
+    ``extra`` (e.g. the token that ends an answer): extractive decoding, as a reader that must
+    answer with words of its passage. Padding (mask 0) does not count as context."""
+
+    def __init__(self, extra: Sequence[int] = ()):
+        self.extra = sorted({int(i) for i in extra})
+
+    def __call__(self, ids: torch.Tensor, mask: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        if self.extra and (self.extra[-1] >= logits.size(-1) or self.extra[0] < 0):
+            raise ValueError(f"FromContext: extra ids must lie in 0..{logits.size(-1) - 1}")
+        counts = torch.zeros(logits.shape, dtype=torch.long, device=logits.device)
+        counts.scatter_add_(1, ids, mask.long())         # duplicates add up; padding adds 0
+        allowed = counts > 0
+        allowed[:, self.extra] = True
+        return logits.masked_fill(~allowed, float("-inf"))
+
 # ------------------------------------------------------------------------------------ padding
 def left_pad(prompts: Sequence[Sequence[int]], pad_id: int = 0, device=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Prompts of unequal length → (ids (B, T), attention_mask (B, T)), padded on the left."""
@@ -122,24 +139,6 @@ def _check_max_new_tokens(n) -> None:
 
 
 @torch.no_grad()
-class FromContext:
-    """Only tokens already in the row's context (its prompt and what it has generated), plus
-    ``extra`` (e.g. the token that ends an answer): extractive decoding, as a reader that must
-    answer with words of its passage. Padding (mask 0) does not count as context."""
-
-    def __init__(self, extra: Sequence[int] = ()):
-        self.extra = sorted({int(i) for i in extra})
-
-    def __call__(self, ids: torch.Tensor, mask: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        if self.extra and (self.extra[-1] >= logits.size(-1) or self.extra[0] < 0):
-            raise ValueError(f"FromContext: extra ids must lie in 0..{logits.size(-1) - 1}")
-        counts = torch.zeros(logits.shape, dtype=torch.long, device=logits.device)
-        counts.scatter_add_(1, ids, mask.long())         # duplicates add up; padding adds 0
-        allowed = counts > 0
-        allowed[:, self.extra] = True
-        return logits.masked_fill(~allowed, float("-inf"))
-
-
 def generate_ids(model: GPT, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, use_cache: bool = True,
                  generator: torch.Generator | None = None, stop_token: int | None = None,

@@ -157,3 +157,16 @@ def test_from_context_in_generate_batch_copies_only_prompt_tokens():
                           generator=torch.Generator().manual_seed(0))
     for p, o in zip(prompts, outs):
         assert set(o.ids) <= set(p)
+
+
+def test_generation_runs_without_autograd():
+    seen = []
+
+    def spy(ids, mask, logits):
+        seen.append((torch.is_grad_enabled(), logits.requires_grad))
+        return logits
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=30, block_size=16, n_layer=1, n_head=2, n_embd=16))
+    generate(model, torch.tensor([[1, 2, 3]]), 3, processors=[spy])
+    assert seen and all(s == (False, False) for s in seen)
