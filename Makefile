@@ -76,8 +76,10 @@ test-chapters: $(STAMP)
 	  $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
 	  --durations=0 chapters; rc=$$?; rm -rf $$ckpt; exit $$rc
 
+# NANOGPT=DIR (a karpathy/nanoGPT work tree): side by side with its train.py, alternating runs;
+# VS_MODE=throughput (identical preset, 300 steps) or quality (time to val 1.886), ROUNDS=2.
 bench: $(STAMP)
-	$(BIN)/python -m gptlib.bench --preset nanogpt-cpu $(if $(ITERS),--iters $(ITERS),) $(BENCH_ARGS)
+	$(BIN)/python -m gptlib.bench $(if $(NANOGPT),--vs-nanogpt $(NANOGPT) --vs-mode $(or $(VS_MODE),throughput) --rounds $(or $(ROUNDS),2),--preset nanogpt-cpu) $(if $(ITERS),--iters $(ITERS),) $(BENCH_ARGS)
 
 # The GPU path, checked (tools/gpu_check.sh): on CUDA the tests, the shakespeare-gpu bench to val 1.47
 # and three chapters in the gpu profile; elsewhere the same steps at smoke size on the CPU. For the

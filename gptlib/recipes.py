@@ -81,12 +81,15 @@ RECIPES: dict[str, dict] = {
         "precision": {"any": "bf16-if-native"},
     },
     "fast-cpu": {
-        "description": "nanoGPT's CPU model trained for time to quality: batch 32, lr 1e-2, 700 steps",
+        # Muon (torch.optim.Muon, lr 0.05, Nesterov momentum 0.95) on the blocks' matrices, AdamW
+        # (lr 1e-2) on the embeddings and norms, as the nanoGPT speedrun does: val 1.886 in about
+        # 240 steps where AdamW alone needed about 550 (bench14 log).
+        "description": "nanoGPT's CPU model trained for time to quality: Muon + AdamW, batch 32, 260 steps",
         "data": "tinyshakespeare", "tokenizer": "char",
         "model": {"any": NANOGPT_MODEL},
-        "train": {"any": dict(max_steps=700, batch_size=32, lr=1e-2, min_lr=1e-3, warmup_steps=50,
-                              weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=50,
-                              eval_iters=20)},
+        "train": {"any": dict(max_steps=260, batch_size=32, lr=1e-2, min_lr=1e-3, warmup_steps=50,
+                              weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=20,
+                              eval_iters=20, optimizer="muon", muon_lr=0.05, muon_momentum=0.95)},
         "precision": {"any": "bf16-if-native"},
     },
     "shakespeare-gpu": {

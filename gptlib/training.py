@@ -72,6 +72,9 @@ class TrainConfig:
     eval_iters: int = 20
     compile: bool = False
     fused_adamw: bool | None = None  # None: fused when the device supports it
+    optimizer: str = "adamw"         # "adamw", or "muon": Muon on the hidden 2-D matrices, AdamW on the rest
+    muon_lr: float = 0.02            # Muon's peak learning rate (follows the same schedule as ``lr``)
+    muon_momentum: float = 0.95
     seed: int = 1337
     log_interval: int = 10
     progress: bool = True
@@ -90,13 +93,79 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.lr - cfg.min_lr)
 
 
-def configure_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
-    """AdamW; weight decay only on parameters with ≥ 2 dimensions (matmul weights, embeddings)."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.dim() >= 2]
-    no_decay = [p for p in params if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
+OPTIMIZERS = ("adamw", "muon")
+_HEAD_NAMES = ("lm_head", "head", "classifier", "score")
+
+
+def muon_split(model: nn.Module) -> tuple[list, list]:
+    """(Muon parameters, AdamW parameters) as the nanoGPT speedrun splits them.
+
+    Muon takes the hidden matrices: the 2-D weights of ``nn.Linear`` layers inside the network.
+    AdamW takes everything else: embeddings (token and position), an output head (``lm_head``,
+    ``head``, ``classifier``, ``score``; with tied weights that is the token embedding anyway),
+    norm gains and biases. Orthogonalising an update suits a matrix that maps one hidden space to
+    another, not a lookup table or a vector."""
+    embedding_ids = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
+    head_ids = set()
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Linear) and name.rsplit(".", 1)[-1] in _HEAD_NAMES:
+            head_ids.add(id(m.weight))
+    linear_ids = {id(m.weight) for m in model.modules() if isinstance(m, nn.Linear)}
+    muon, rest, seen = [], [], set()
+    for p in model.parameters():
+        if not p.requires_grad or id(p) in seen:
+            continue
+        seen.add(id(p))
+        if p.dim() == 2 and id(p) in linear_ids and id(p) not in embedding_ids and id(p) not in head_ids:
+            muon.append(p)
+        else:
+            rest.append(p)
+    return muon, rest
+
+
+class MuonAdamW:
+    """Muon for the hidden matrices and AdamW for the rest, driven as one optimiser.
+
+    ``param_groups`` lists both optimisers' groups (the Trainer sets each group's ``lr`` from the
+    schedule times its ``lr_scale``: Muon's is ``muon_lr / lr``); ``state_dict()`` holds both, so
+    checkpoints save and resume as with AdamW alone."""
+
+    def __init__(self, muon: torch.optim.Optimizer, adamw: torch.optim.Optimizer):
+        self.muon, self.adamw = muon, adamw
+        self.defaults = dict(adamw.defaults, muon=dict(muon.defaults))
+
+    @property
+    def param_groups(self):
+        return self.muon.param_groups + self.adamw.param_groups
+
+    @property
+    def state(self):
+        return {**self.muon.state, **self.adamw.state}
+
+    def step(self, closure=None):
+        loss = self.muon.step(closure)
+        self.adamw.step()
+        return loss
+
+    def zero_grad(self, set_to_none: bool = True):
+        self.muon.zero_grad(set_to_none=set_to_none)
+        self.adamw.zero_grad(set_to_none=set_to_none)
+
+    def state_dict(self) -> dict:
+        return {"muon": self.muon.state_dict(), "adamw": self.adamw.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if set(state) != {"muon", "adamw"}:
+            raise ValueError("this checkpoint's optimiser state is not Muon+AdamW's; resume it with "
+                             "the optimizer it was trained with")
+        self.muon.load_state_dict(state["muon"])
+        self.adamw.load_state_dict(state["adamw"])
+
+    def __repr__(self) -> str:
+        return f"MuonAdamW(\n{self.muon!r},\n{self.adamw!r})"
+
+
+def _adamw(groups, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
     fused = cfg.fused_adamw
     if fused is None:
         fused = device.type in ("cuda", "cpu")
@@ -110,6 +179,33 @@ def configure_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device
     # ``foreach``: one multi-tensor kernel per operation; torch's own CPU default is a Python loop
     # over the parameters, several times slower for a model with many small tensors.
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas, foreach=True)
+
+
+def configure_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device):
+    """AdamW; weight decay only on parameters with ≥ 2 dimensions (matmul weights, embeddings).
+
+    ``cfg.optimizer == "muon"``: :class:`MuonAdamW`, ``torch.optim.Muon`` (lr ``cfg.muon_lr``,
+    Nesterov momentum ``cfg.muon_momentum``, weight decay ``cfg.weight_decay``) on the hidden
+    matrices of :func:`muon_split`, AdamW as above on the embeddings, head, norms and biases."""
+    if cfg.optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {cfg.optimizer!r}")
+    if cfg.optimizer == "muon":
+        if not hasattr(torch.optim, "Muon"):
+            raise RuntimeError("optimizer='muon' needs torch.optim.Muon (torch >= 2.9)")
+        muon_params, rest = muon_split(model)
+        if not muon_params:
+            raise ValueError("optimizer='muon' found no hidden nn.Linear matrices in this model")
+        muon = torch.optim.Muon([{"params": muon_params, "lr_scale": cfg.muon_lr / cfg.lr}], lr=cfg.muon_lr,
+                                weight_decay=cfg.weight_decay, momentum=cfg.muon_momentum, nesterov=True)
+        groups = [{"params": [p for p in rest if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+                  {"params": [p for p in rest if p.dim() < 2], "weight_decay": 0.0}]
+        return MuonAdamW(muon, _adamw([g for g in groups if g["params"]], cfg, device))
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return _adamw(groups, cfg, device)
 
 
 # ---------------------------------------------------------------------------------- distributed
@@ -433,7 +529,7 @@ class Trainer:
         cfg = self.cfg
         lr = lr_at(self.step, cfg)
         for g in self.optimizer.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g.get("lr_scale", 1.0)
         total = None
         tokens = 0
         for micro in range(cfg.grad_accum):
